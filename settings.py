@@ -1,0 +1,239 @@
+"""Configuration: one table of settings, read from a TOML file and overridden by the environment.
+
+Every setting has a TOML key (``section.name``) and an environment variable; the environment
+wins so that secrets can stay out of files. Settings are checked when a command needs them, so
+``extract`` does not ask for 360Learning credentials. A missing or invalid value raises
+:class:`SettingsError` naming the setting, which ``cli.py`` turns into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CONFIG_ENV = "GO1SYNC_CONFIG"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it."""
+
+
+class Secret:
+    """A credential that must never be printed, logged or stored.
+
+    ``str()`` and ``repr()`` hide the value, so a secret that slips into an f-string or a
+    traceback shows as ``***``; only :meth:`reveal` gives it, at the point where it is sent.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_url(value: str) -> str:
+    """An absolute https URL, or http on a loopback host (the sandbox); no trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an absolute http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("plain http:// is accepted for loopback hosts only; use https://")
+    return value.strip().rstrip("/")
+
+
+def parse_positive_int(value: str) -> int:
+    number = int(str(value).strip())
+    if number < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return number
+
+
+def parse_non_negative_int(value: str) -> int:
+    number = int(str(value).strip())
+    if number < 0:
+        raise ValueError("expected a whole number of at least 0")
+    return number
+
+
+def parse_path(value: str) -> str:
+    if not str(value).strip():
+        raise ValueError("expected a file path")
+    return str(value).strip()
+
+
+def parse_api_path(value: str) -> str:
+    text = str(value).strip()
+    if not text.startswith("/"):
+        raise ValueError("expected a path that starts with /")
+    return text.rstrip("/")
+
+
+def parse_text(value: str) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("expected a non-empty value")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: where it is read from, how it is checked, its default."""
+
+    key: str  # "section.name" in the TOML file
+    env: str
+    parse: Callable[[str], Any]
+    default: str | None = None
+    secret: bool = False
+    help: str = ""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("go1.auth_url", "GO1_AUTH_URL", parse_url, "https://auth.go1.com/oauth/token",
+            help="Go1 OAuth token endpoint"),
+    Setting("go1.api_url", "GO1_API_URL", parse_url, "https://gateway.go1.com",
+            help="Go1 API gateway"),
+    Setting("go1.portal_url", "GO1_PORTAL_URL", parse_url,
+            help="the Go1 portal's URL, from which launch links are built"),
+    Setting("go1.client_id", "GO1_CLIENT_ID", parse_text, help="Go1 integration client_id"),
+    Setting("go1.client_secret", "GO1_CLIENT_SECRET", parse_text, secret=True,
+            help="Go1 integration secret"),
+    Setting("go1.enrollments_path", "GO1_ENROLLMENTS_PATH", parse_api_path,
+            "/report-data/enrolment/enrollments",
+            help="path of the enrollment list (the OpenAPI file's server for GET /enrollments)"),
+    Setting("go1.max_in_flight", "GO1SYNC_MAX_IN_FLIGHT", parse_positive_int, "4",
+            help="Go1 requests in flight at once"),
+    Setting("go1.enrollment_overlap_minutes", "GO1SYNC_ENROLLMENT_OVERLAP_MINUTES",
+            parse_non_negative_int, "60",
+            help="how far before the cursor each enrollment extract starts reading again"),
+    Setting("warehouse.path", "GO1SYNC_WAREHOUSE", parse_path, "warehouse/go1sync.duckdb",
+            help="the DuckDB file"),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Go1Settings:
+    """What the Go1 client needs; the secret stays wrapped until the token request."""
+
+    auth_url: str
+    api_url: str
+    client_id: str
+    client_secret: Secret
+    enrollments_path: str = "/report-data/enrolment/enrollments"
+    max_in_flight: int = 4
+    enrollment_overlap_minutes: int = 60
+
+
+class Config:
+    """The merged view of file and environment; values are parsed when asked for."""
+
+    def __init__(self, file_values: Mapping[str, Any], env: Mapping[str, str],
+                 source: str | None) -> None:
+        self._file = file_values
+        self._env = env
+        self.source = source
+
+    def _raw(self, setting: Setting) -> tuple[str | None, str]:
+        if setting.env in self._env and self._env[setting.env] != "":
+            return self._env[setting.env], f"environment variable {setting.env}"
+        if setting.key in self._file:
+            return str(self._file[setting.key]), f"'{setting.key}' in {self.source}"
+        return setting.default, "default"
+
+    def get(self, key: str) -> Any:
+        setting = _BY_KEY[key]
+        raw, origin = self._raw(setting)
+        if raw is None:
+            raise SettingsError(
+                f"missing setting {setting.env} ({setting.help}): set the environment variable "
+                f"or '{setting.key}' in the config file"
+            )
+        try:
+            value = setting.parse(raw)
+        except ValueError as exc:
+            shown = "" if setting.secret else f" {raw!r}"
+            raise SettingsError(
+                f"invalid setting {setting.env} (from {origin}):{shown} {exc}"
+            ) from None
+        return Secret(value) if setting.secret else value
+
+    def go1(self) -> Go1Settings:
+        return Go1Settings(
+            auth_url=self.get("go1.auth_url"),
+            api_url=self.get("go1.api_url"),
+            client_id=self.get("go1.client_id"),
+            client_secret=self.get("go1.client_secret"),
+            enrollments_path=self.get("go1.enrollments_path"),
+            max_in_flight=self.get("go1.max_in_flight"),
+            enrollment_overlap_minutes=self.get("go1.enrollment_overlap_minutes"),
+        )
+
+    def warehouse_path(self) -> Path:
+        return Path(self.get("warehouse.path"))
+
+    def portal_url(self) -> str:
+        value: str = self.get("go1.portal_url")
+        return value
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                env: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file named by ``path`` or ``GO1SYNC_CONFIG`` (both optional)."""
+    env = os.environ if env is None else env
+    chosen = str(path) if path else env.get(CONFIG_ENV) or None
+    if not chosen:
+        return Config({}, env, None)
+    file = Path(chosen)
+    if not file.is_file():
+        raise SettingsError(f"config file {chosen} does not exist (from --config or {CONFIG_ENV})")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {chosen} is not valid TOML: {exc}") from None
+    flat = _flatten(data)
+    unknown = sorted(k for k in flat if k not in _BY_KEY)
+    if unknown:
+        raise SettingsError(f"config file {chosen}: unknown setting '{unknown[0]}'")
+    return Config(flat, env, chosen)

@@ -1,0 +1,82 @@
+"""Warehouse: migrations once, schemas, run records, the run lock and its message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from warehouse import RunLock, WarehouseError, open_warehouse
+from warehouse.session import run_session
+
+
+def test_opening_applies_migrations_once(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    open_warehouse(path).close()
+    con = open_warehouse(path)
+    assert con.execute("SELECT version, name FROM meta.schema_migrations").fetchall() == [
+        (1, "init")
+    ]
+    schemas = {r[0] for r in con.execute(
+        "SELECT schema_name FROM information_schema.schemata").fetchall()}
+    assert {"raw", "staging", "marts", "meta"} <= schemas
+    assert con.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+
+
+def test_a_session_records_its_run(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with run_session(path, "extract", {"since": None}) as session:
+        session.counts = {"enrollments": 3}
+    with pytest.raises(RuntimeError), run_session(path, "extract", {}):
+        raise RuntimeError("boom\nsecond line")
+    con = open_warehouse(path)
+    rows = con.execute(
+        "SELECT run_id, command, status, counts, error, finished_at IS NOT NULL "
+        "FROM meta.runs ORDER BY run_id").fetchall()
+    assert rows[0][:3] == (1, "extract", "success")
+    assert json.loads(rows[0][3]) == {"enrollments": 3}
+    assert rows[1][2] == "failed" and rows[1][4] == "RuntimeError: boom"
+    assert all(r[5] for r in rows)
+
+
+def test_a_second_writer_is_told_who_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with RunLock(path, "extract"), pytest.raises(WarehouseError) as info:
+        RunLock(path, "push").acquire()
+    message = str(info.value)
+    assert message.startswith("another run is in progress (started ")
+    assert "by pid " in message and "command extract" in message
+    RunLock(path, "push").acquire().release()  # free again once released
+
+
+def test_lock_held_by_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from warehouse import RunLock; "
+         f"RunLock({str(path)!r}, 'extract').acquire(); print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseError, match=f"by pid {holder.pid}"):
+            RunLock(path, "extract").acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    RunLock(path, "extract").acquire().release()  # a dead holder leaves no stale lock
+
+
+def test_runs_left_running_by_a_crash_are_closed(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = open_warehouse(path)
+    con.execute("INSERT INTO meta.runs (run_id, command, started_at, status) "
+                "VALUES (nextval('meta.run_ids'), 'extract', now(), 'running')")
+    con.close()
+    with run_session(path, "extract", {}):
+        pass
+    con = open_warehouse(path)
+    assert con.execute("SELECT status, error FROM meta.runs WHERE run_id = 1").fetchone() == (
+        "failed", "interrupted: the process ended before the run finished")

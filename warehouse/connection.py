@@ -1,0 +1,43 @@
+"""Opening the DuckDB file: UTC session, migrations applied, lock conflicts explained."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from warehouse.errors import WarehouseError
+from warehouse.migrations import apply_migrations
+
+_PID = re.compile(r"PID (\d+)")
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection whose session speaks UTC, so TIMESTAMPTZ values never shift on display."""
+    target = Path(path)
+    if not read_only:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    elif not target.exists():
+        raise WarehouseError(f"no warehouse at {target}: run `python cli.py extract` first")
+    try:
+        con = duckdb.connect(str(target), read_only=read_only)
+    except duckdb.IOException as exc:
+        pid = _PID.search(str(exc))
+        holder = f" (pid {pid[1]})" if pid else ""
+        raise WarehouseError(
+            f"the warehouse {target} is open in another process{holder}; "
+            "close it (a DuckDB shell, say) or wait for it to finish"
+        ) from None
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open the warehouse {target}: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def open_warehouse(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Connect and bring the schema up to date (migrations need a writable file)."""
+    con = connect(path, read_only=read_only)
+    if not read_only:
+        apply_migrations(con)
+    return con
