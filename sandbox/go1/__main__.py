@@ -1,0 +1,65 @@
+"""Run the Go1 sandbox in its own process (for benchmarks and demos).
+
+Prints ``GO1_SANDBOX_URL=http://127.0.0.1:PORT`` first (a parent process waits for that line),
+then one ``export VAR=value`` line per setting, and serves until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shlex
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from types import FrameType
+
+from sandbox.go1 import Go1Sandbox, Go1Seed
+
+
+def _date(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = Go1Seed()
+    parser = argparse.ArgumentParser(prog="python -m sandbox.go1", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--learning-objects", type=int, default=defaults.learning_objects)
+    parser.add_argument("--users", type=int, default=defaults.users)
+    parser.add_argument("--enrollments", type=int, default=defaults.enrollments)
+    parser.add_argument("--start", type=_date, default=defaults.start, help="ISO date")
+    parser.add_argument("--end", type=_date, default=defaults.end, help="ISO date")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--client-id", default="sandbox-go1-client")
+    parser.add_argument("--client-secret", default="sandbox-go1-secret")
+    parser.add_argument("--portal-url", default="https://acme.mygo1.com")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    seed = Go1Seed(seed=args.seed, learning_objects=args.learning_objects, users=args.users,
+                   enrollments=args.enrollments, start=args.start, end=args.end)
+    sandbox = Go1Sandbox(seed, args.client_id, args.client_secret, args.portal_url)
+    gc.freeze()  # the data set lives as long as the process: keep it out of every collection
+    sandbox.faults.latency_ms = args.latency_ms
+    sandbox.serve(args.host, args.port)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        sandbox.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"GO1_SANDBOX_URL={sandbox.url}", flush=True)
+    for name, value in sandbox.env().items():
+        print(f"export {name}={shlex.quote(value)}", flush=True)
+    print(f"# generated in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    sandbox.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

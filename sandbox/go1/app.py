@@ -1,0 +1,355 @@
+"""The Go1 routes: token, learning objects (offset and scroll paging), enrollments, users.
+
+Behaviour follows ``sandbox/contracts/go1-openapi.yml`` and the contract README. Where both are
+silent the choice is made here and named, so a client author can see it:
+
+Errors are ``{"error_code", "message"}`` (the OpenAPI's shape). Codes used:
+
+====  ===========================  ==========================================================
+401   ``AUTH_TOKEN_INVALID``       no, unknown or expired bearer token; wrong client
+                                   credentials; a token request that is not form-encoded
+400   ``INVALID_API_VERSION``      ``Api-Version`` missing or not ``2025-01-01`` (checked after
+                                   the token)
+400   ``INVALID_REQUEST``          token request without ``grant_type``, ``client_id`` or
+                                   ``client_secret``
+400   ``UNSUPPORTED_GRANT_TYPE``   ``grant_type`` other than ``client_credentials``
+400   ``INVALID_PARAMETER``        a query value out of range or outside its enum, an
+                                   unparseable date-time, ``retired``/``removed`` combined with
+                                   another state
+400   ``RESULT_WINDOW_TOO_LARGE``  ``limit + offset > 10,000`` (offset paging)
+400   ``INVALID_SCROLL_ID``        a ``scroll_id`` that is not one this API could have issued
+404   ``SCROLL_ID_NOT_FOUND``      a scroll id that expired (``scroll_ttl_seconds`` after its
+                                   last use) or is unknown
+404   ``USER_ACCOUNT_NOT_FOUND``, ``ENROLLMENT_NOT_FOUND``, ``LEARNING_OBJECT_NOT_FOUND``,
+      ``NOT_FOUND`` (no such route), 405 ``METHOD_NOT_ALLOWED``
+429   ``TOO_MANY_REQUESTS``; 500 ``INTERNAL_SERVER_ERROR``; 503 ``SERVICE_UNAVAILABLE``;
+502   an HTML page, as a gateway in front of the API sends one (clients must not assume JSON)
+====  ===========================  ==========================================================
+
+Other choices: query parameters this sandbox does not model (``providers[]``, ``language[]`` …)
+are ignored; a scroll remembers its first request's filters, ``include[]`` and ``limit`` and
+ignores any other parameter sent with ``scroll_id``; the listing's default order is title
+ascending (``sort`` given without ``order`` is descending, the OpenAPI default);
+``GET /user-accounts`` (absent from the OpenAPI) pages like the enrollment list: ``limit``
+1..50 (default 20), ``offset``, ``limit + offset <= 10,000``, in id order.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.go1 import vocab
+from sandbox.go1.store import EnrollmentQuery, Go1Store, LearningObjectQuery
+from sandbox.go1.timefmt import US_PER_SECOND, parse_us
+from sandbox.httpserver import HttpError, Request, Response, Router
+
+API_VERSION = "2025-01-01"
+ENROLLMENTS_PATH = "/report-data/enrolment/enrollments"
+RESULT_WINDOW = 10_000
+INCLUDES = ("core", "relevance", "pricing", "lifecycle", "skills", "quality", "revisions",
+            "provider", "playback_behavior", "topics", "images", "preview", "tags", "offerings",
+            "presentation", "accessibility")
+ENROLLMENT_STATUSES = ("completed", "in-progress", "not-started", "assigned")
+_SCROLL_ID = re.compile(r"^[A-Za-z0-9_-]{64}$")
+_STATUS_CODES = {401: "AUTH_TOKEN_INVALID", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+                 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR",
+                 503: "SERVICE_UNAVAILABLE"}
+_BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "
+                "Gateway</h1></center></body></html>\n")
+
+
+def error(status: int, code: str, message: str) -> HttpError:
+    """A Go1-shaped error to raise from a handler."""
+    return HttpError(Response(status, {"error_code": code, "message": message}))
+
+
+def error_response(status: int, message: str) -> Response:
+    """Errors raised below the routes (faults, unknown routes) in Go1's shape."""
+    if status == 502:
+        return Response(502, _BAD_GATEWAY, content_type="text/html")
+    response = Response(status, {"error_code": _STATUS_CODES.get(status, "ERROR"),
+                                 "message": message})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+def _invalid(message: str) -> HttpError:
+    return error(400, "INVALID_PARAMETER", message)
+
+
+def _int(req: Request, name: str, default: int, low: int, high: int | None) -> int:
+    text = req.arg(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise _invalid(f"{name} must be an integer.") from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise _invalid(f"{name} must be {bound}.")
+    return value
+
+
+def _bool(req: Request, name: str) -> bool | None:
+    text = req.arg(name)
+    if text is None or text == "":
+        return None
+    if text.lower() in ("true", "1"):
+        return True
+    if text.lower() in ("false", "0"):
+        return False
+    raise _invalid(f"{name} must be true or false.")
+
+
+def _time(req: Request, name: str) -> int | None:
+    text = req.arg(name)
+    if text is None or text == "":
+        return None
+    try:
+        return parse_us(text)
+    except ValueError:
+        raise _invalid(f"{name} must be an ISO 8601 date-time in UTC, got {text!r}.") from None
+
+
+def _choices(values: list[str], name: str, allowed: tuple[str, ...]) -> frozenset[str] | None:
+    """A repeatable or comma-separated enum parameter; ``None`` when absent."""
+    items = [item for value in values for item in value.split(",") if item != ""]
+    if not items:
+        return None
+    unknown = sorted(set(items) - set(allowed))
+    if unknown:
+        raise _invalid(f"{name} has unsupported value(s) {', '.join(unknown)}; "
+                       f"allowed: {', '.join(allowed)}.")
+    return frozenset(items)
+
+
+def _order(req: Request, default_desc: bool) -> bool:
+    order = req.arg("order")
+    if order is None or order == "":
+        return default_desc
+    if order not in ("asc", "desc"):
+        raise _invalid("order must be asc or desc.")
+    return order == "desc"
+
+
+@dataclass
+class _Scroll:
+    ids: list[str]
+    position: int
+    limit: int
+    includes: tuple[str, ...]
+    expires_us: int
+
+
+class Go1App:
+    """Route handlers over a :class:`Go1Store`; tokens and scrolls live here."""
+
+    def __init__(self, store: Go1Store, now_us: Callable[[], int], client_id: str,
+                 client_secret: str) -> None:
+        self.store = store
+        self.now_us = now_us
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_ttl_seconds = 43_200
+        self.scroll_ttl_seconds = 300
+        self._tokens: dict[str, int] = {}
+        self._scrolls: dict[str, _Scroll] = {}
+        self._lock = threading.Lock()  # tokens and scrolls
+        self.router = Router()
+        self.router.add("POST", "/oauth/token", self.token)
+        self.router.add("GET", "/learning-objects", self.list_learning_objects)
+        self.router.add("GET", "/learning-objects/{id}", self.get_learning_object)
+        self.router.add("GET", ENROLLMENTS_PATH, self.list_enrollments)
+        self.router.add("GET", "/enrollments/{id}", self.get_enrollment)
+        self.router.add("GET", "/user-accounts", self.list_user_accounts)
+        self.router.add("GET", "/user-accounts/{id}", self.get_user_account)
+
+    # auth -----------------------------------------------------------------------------
+    def token(self, req: Request) -> Response:
+        form = req.form
+        if form is None:  # JSON or anything else: the credentials are simply not found
+            raise error(401, "AUTH_TOKEN_INVALID", "Invalid credentials.")
+        for field in ("grant_type", "client_id", "client_secret"):
+            if not form.get(field):
+                raise error(400, "INVALID_REQUEST", f"{field} is required.")
+        if form["grant_type"] != "client_credentials":
+            raise error(400, "UNSUPPORTED_GRANT_TYPE",
+                        "Only grant_type=client_credentials is supported.")
+        if not (secrets.compare_digest(form["client_id"], self.client_id)
+                and secrets.compare_digest(form["client_secret"], self.client_secret)):
+            raise error(401, "AUTH_TOKEN_INVALID", "Invalid credentials.")
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = self.now_us() + self.token_ttl_seconds * US_PER_SECOND
+        return Response(200, {"token_type": "Bearer", "access_token": token,
+                              "expires_in": self.token_ttl_seconds})
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens = {}
+
+    def _authorize(self, req: Request) -> None:
+        scheme, _, token = req.headers.get("authorization", "").partition(" ")
+        expires = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if expires is None or self.now_us() >= expires:
+            raise HttpError(error_response(401, "Invalid credentials."))
+        version = req.headers.get("api-version")
+        if version != API_VERSION:
+            raise error(400, "INVALID_API_VERSION",
+                        f"Api-Version header must be {API_VERSION}, got {version!r}.")
+
+    # learning objects -------------------------------------------------------------------
+    def _includes(self, req: Request) -> tuple[str, ...]:
+        chosen = _choices(req.args("include[]"), "include[]", INCLUDES)
+        return ("core",) if chosen is None else tuple(i for i in INCLUDES if i in chosen)
+
+    def _lo_query(self, req: Request) -> LearningObjectQuery:
+        collection = req.arg("collection") or None
+        if collection not in (None, "library", "not_added_to_library", "partner_content",
+                              "subscribe"):
+            raise _invalid("collection must be library, not_added_to_library, "
+                           "partner_content or subscribe.")
+        states = _choices(req.args("state[]"), "state[]", vocab.LIFECYCLE_STATES) or \
+            frozenset({"published"})
+        if len(states) > 1 and states & {"retired", "removed"}:
+            raise _invalid("state[] retired and removed must each be requested alone; only "
+                           "draft and published can be combined.")
+        sort = req.arg("sort") or None
+        ids = frozenset(req.args("id[]")) or None
+        return LearningObjectQuery(
+            collection=collection,
+            types=_choices(req.args("type[]"), "type[]", vocab.ALL_TYPES),
+            states=states, ids=ids, keyword=req.arg("keyword") or None,
+            sort=sort if sort in ("created", "updated_time") else "title",
+            descending=_order(req, default_desc=sort is not None),
+        )
+
+    def _hits(self, ids: list[str], includes: tuple[str, ...]) -> list[dict[str, Any]]:
+        store = self.store
+        with store.lock:
+            return [store.project(store.learning_objects[lo], includes) for lo in ids
+                    if lo in store.learning_objects]
+
+    def list_learning_objects(self, req: Request) -> Response:
+        self._authorize(req)
+        scroll_id = req.arg("scroll_id")
+        if scroll_id is not None:
+            return self._scroll_page(scroll_id)
+        includes = self._includes(req)
+        query = self._lo_query(req)
+        if _bool(req, "use_scroll"):
+            limit = _int(req, "limit", 20, 1, 5000)
+            ids = self.store.learning_object_ids(query)
+            now = self.now_us()
+            scroll_id = secrets.token_urlsafe(48)
+            with self._lock:
+                self._scrolls = {k: s for k, s in self._scrolls.items() if s.expires_us > now}
+                self._scrolls[scroll_id] = _Scroll(ids, limit, limit, includes,
+                                                   now + self.scroll_ttl_seconds * US_PER_SECOND)
+            return Response(200, {"total": len(ids), "hits": self._hits(ids[:limit], includes),
+                                  "next_scroll_id": scroll_id})
+        limit = _int(req, "limit", 20, 1, 50)
+        offset = _int(req, "offset", 0, 0, None)
+        self._check_window(limit, offset)
+        ids = self.store.learning_object_ids(query)
+        return Response(200, {"total": len(ids),
+                              "hits": self._hits(ids[offset:offset + limit], includes)})
+
+    def _scroll_page(self, scroll_id: str) -> Response:
+        if not _SCROLL_ID.match(scroll_id):
+            raise error(400, "INVALID_SCROLL_ID", "scroll_id is not a valid scroll id.")
+        now = self.now_us()
+        with self._lock:
+            scroll = self._scrolls.get(scroll_id)
+            if scroll is None or now >= scroll.expires_us:
+                self._scrolls.pop(scroll_id, None)
+                raise error(404, "SCROLL_ID_NOT_FOUND",
+                            "The scroll id has expired or does not exist; start a new scroll.")
+            page = scroll.ids[scroll.position:scroll.position + scroll.limit]
+            scroll.position += len(page)
+            scroll.expires_us = now + self.scroll_ttl_seconds * US_PER_SECOND
+        return Response(200, {"total": len(scroll.ids), "hits": self._hits(page, scroll.includes),
+                              "next_scroll_id": scroll_id})
+
+    def get_learning_object(self, req: Request) -> Response:
+        self._authorize(req)
+        includes = self._includes(req)
+        with self.store.lock:
+            doc = self.store.find_learning_object(req.params["id"])
+            if doc is None:
+                raise error(404, "LEARNING_OBJECT_NOT_FOUND",
+                            f"Learning object {req.params['id']} not found.")
+            return Response(200, self.store.project(doc, includes))
+
+    # enrollments ----------------------------------------------------------------------
+    @staticmethod
+    def _check_window(limit: int, offset: int) -> None:
+        if limit + offset > RESULT_WINDOW:
+            raise error(400, "RESULT_WINDOW_TOO_LARGE",
+                        f"limit + offset cannot exceed {RESULT_WINDOW:,}; narrow the request "
+                        "(for example by update_time window) to read further.")
+
+    def list_enrollments(self, req: Request) -> Response:
+        self._authorize(req)
+        limit = _int(req, "limit", 20, 1, 50)
+        offset = _int(req, "offset", 0, 0, None)
+        self._check_window(limit, offset)
+        sort = req.arg("sort") or "created_time"
+        if sort not in ("created_time", "updated_time", "due_date", "assign_date"):
+            raise _invalid("sort must be created_time, updated_time, due_date or assign_date.")
+        kind = req.arg("enrollment_type") or None
+        if kind not in (None, "self-directed", "assigned"):
+            raise _invalid("enrollment_type must be self-directed or assigned.")
+        numbers = {}
+        for name in ("user_account_id", "assigner_account_id"):
+            text = req.arg(name) or None
+            if text is not None and not text.isdigit():
+                raise _invalid(f"{name} must be an integer.")
+            numbers[name] = text
+        lo_ids = [item for value in req.args("lo_ids") for item in value.split(",") if item]
+        query = EnrollmentQuery(
+            limit=limit, offset=offset, sort=sort, descending=_order(req, default_desc=True),
+            update_gte=_time(req, "update_time_gte"), update_lte=_time(req, "update_time_lte"),
+            statuses=_choices(req.args("status"), "status", ENROLLMENT_STATUSES),
+            lo_ids=frozenset(lo_ids) or None, user=numbers["user_account_id"],
+            assigner=numbers["assigner_account_id"], kind=kind,
+            end_gte=_time(req, "end_date_gte"), end_lte=_time(req, "end_date_lte"),
+            assign_gte=_time(req, "assign_date_gte"), assign_lte=_time(req, "assign_date_lte"),
+            due_gte=_time(req, "due_date_gte"), due_lte=_time(req, "due_date_lte"),
+            due_exists=_bool(req, "due_date_exists"),
+        )
+        total, hits = self.store.list_enrollments(query)
+        return Response(200, {"total": total, "hits": hits})
+
+    def get_enrollment(self, req: Request) -> Response:
+        """The slim enrollment; note the OpenAPI spells ``parent_enrollment_id`` here."""
+        self._authorize(req)
+        doc = self.store.enrollment(req.params["id"])
+        if doc is None:
+            raise error(404, "ENROLLMENT_NOT_FOUND", f"Enrollment {req.params['id']} not found.")
+        doc["parent_enrollment_id"] = doc.pop("parent_enrolment_id")
+        return Response(200, doc)
+
+    # users ----------------------------------------------------------------------------
+    def list_user_accounts(self, req: Request) -> Response:
+        self._authorize(req)
+        limit = _int(req, "limit", 20, 1, 50)
+        offset = _int(req, "offset", 0, 0, None)
+        self._check_window(limit, offset)
+        total, hits = self.store.user_page(limit, offset)
+        return Response(200, {"total": total, "hits": hits})
+
+    def get_user_account(self, req: Request) -> Response:
+        self._authorize(req)
+        account = self.store.user_accounts.get(req.params["id"])
+        if account is None:
+            raise error(404, "USER_ACCOUNT_NOT_FOUND",
+                        f"User account {req.params['id']} not found.")
+        return Response(200, account)

@@ -1,0 +1,220 @@
+"""``Go1Sandbox``: a seeded Go1 portal served over HTTP in-process, with knobs for tests.
+
+Tests and benchmarks point the real extract code at :attr:`Go1Sandbox.url` (``sb.env()`` gives
+the settings' environment variables), change data between runs through the methods below (each
+change sets the object's ``updated_time`` to :meth:`Go1Sandbox.now`, as Go1 would), inject
+faults through :attr:`Go1Sandbox.faults`, and assert on :attr:`Go1Sandbox.requests`.
+
+Learning objects are changed copy-on-write (a section dict is replaced, never edited in place),
+so a response being serialised on another thread never sees half a change.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from sandbox.go1.app import Go1App, error_response
+from sandbox.go1.data import Go1Seed, gc_paused, generate
+from sandbox.go1.store import EnrollmentsView, Go1Store
+from sandbox.go1.timefmt import format_us, style_for, to_us, truncate
+from sandbox.httpserver import ApiServer, Faults, LoggedRequest
+
+DEFAULT_INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
+
+
+class Go1Sandbox:
+    """A local Go1 API (token, learning objects, enrollments, user accounts) on seeded data."""
+
+    def __init__(self, seed: Go1Seed | None = None, client_id: str = "sandbox-go1-client",
+                 client_secret: str = "sandbox-go1-secret",
+                 portal_url: str = "https://acme.mygo1.com") -> None:
+        self.seed = seed or Go1Seed()
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.portal_url = portal_url
+        self._fixed_now: datetime | None = None
+        with gc_paused():
+            self._store = Go1Store(generate(self.seed))
+        self._app = Go1App(self._store, lambda: to_us(self.now()), client_id, client_secret)
+        self._server = ApiServer(self._app.router, error_response, clock=self.now)
+
+    # serving ----------------------------------------------------------------------------
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Go1Sandbox:
+        """Start the HTTP server in a daemon thread (``port=0``: any free port)."""
+        self._server.serve(host, port)
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` is called (for a foreground server)."""
+        self._server.wait()
+
+    def __enter__(self) -> Go1Sandbox:
+        if not self._server.serving:
+            self.serve()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The API base (``GO1_API_URL``)."""
+        return self._server.url
+
+    @property
+    def auth_url(self) -> str:
+        """The token endpoint (``GO1_AUTH_URL``)."""
+        return self.url + "/oauth/token"
+
+    def env(self) -> dict[str, str]:
+        """The settings' environment variables that point a client at this sandbox."""
+        return {"GO1_AUTH_URL": self.auth_url, "GO1_API_URL": self.url,
+                "GO1_PORTAL_URL": self.portal_url, "GO1_CLIENT_ID": self.client_id,
+                "GO1_CLIENT_SECRET": self.client_secret}
+
+    # knobs ------------------------------------------------------------------------------
+    @property
+    def faults(self) -> Faults:
+        return self._server.faults
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        return self._server.requests
+
+    def clear_requests(self) -> None:
+        self._server.clear_requests()
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far is rejected from now on (an early expiry)."""
+        self._app.expire_tokens()
+
+    @property
+    def token_ttl_seconds(self) -> int:
+        return self._app.token_ttl_seconds
+
+    @token_ttl_seconds.setter
+    def token_ttl_seconds(self, value: int) -> None:
+        self._app.token_ttl_seconds = value
+
+    @property
+    def scroll_ttl_seconds(self) -> int:
+        return self._app.scroll_ttl_seconds
+
+    @scroll_ttl_seconds.setter
+    def scroll_ttl_seconds(self, value: int) -> None:
+        self._app.scroll_ttl_seconds = value
+
+    def now(self) -> datetime:
+        """The sandbox clock: real UTC time unless :meth:`set_now` froze it."""
+        return self._fixed_now or datetime.now(UTC)
+
+    def set_now(self, moment: datetime | None) -> None:
+        """Freeze the clock (token and scroll expiry, change times); ``None`` unfreezes it."""
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        self._fixed_now = moment
+
+    # data -------------------------------------------------------------------------------
+    @property
+    def learning_objects(self) -> dict[str, dict[str, Any]]:
+        """``lo_id`` -> the full v3 object (every section), live."""
+        return self._store.learning_objects
+
+    @property
+    def library(self) -> set[str]:
+        """The ``lo_id``s in the portal's My Library (``collection=library``), live."""
+        return self._store.library
+
+    @property
+    def enrollments(self) -> EnrollmentsView:
+        """Listed enrollment id -> the object as served (rendered on access)."""
+        return self._store.enrollments
+
+    @property
+    def archived_enrollments(self) -> EnrollmentsView:
+        """Enrollments archived by a re-enrolment: never listed any more."""
+        return self._store.archived_enrollments
+
+    @property
+    def user_accounts(self) -> dict[str, dict[str, Any]]:
+        """User account id -> the object ``GET /user-accounts/{id}`` serves."""
+        return self._store.user_accounts
+
+    @property
+    def deleted_user_ids(self) -> list[str]:
+        """User account ids some enrollments refer to but that answer 404."""
+        return list(self._store.deleted_user_ids)
+
+    def served_learning_object(self, lo_id: str,
+                               includes: tuple[str, ...] = DEFAULT_INCLUDES) -> dict[str, Any]:
+        """The exact hit JSON served for ``lo_id`` with those ``include[]`` values (a copy)."""
+        with self._store.lock:
+            doc = self._store.learning_objects[lo_id]
+            return copy.deepcopy(self._store.project(doc, tuple(includes)))
+
+    # changes: enrollments -----------------------------------------------------------------
+    def _now_us(self) -> int:
+        return to_us(self.now())
+
+    def complete_enrollment(self, enrollment_id: str, passed: bool | None = True) -> None:
+        """Mark completed now, with ``pass`` (result 100 if passed, 40 if failed)."""
+        self._store.complete(enrollment_id, passed, self._now_us())
+
+    def start_enrollment(self, lo_id: str, user_account_id: str) -> str:
+        """A new in-progress, self-directed enrollment; returns its id."""
+        return self._store.start(lo_id, user_account_id, self._now_us())
+
+    def reenroll(self, enrollment_id: str, status: str = "in-progress") -> str:
+        """Archive the enrollment (no longer listed) and create a new one; returns the new id."""
+        return self._store.reenroll(enrollment_id, self._now_us(), status)
+
+    # changes: learning objects ------------------------------------------------------------
+    def _change(self, lo_id: str, section: str | None = None, value: Any = None,
+                metadata: bool = False) -> None:
+        store = self._store
+        with store.lock:
+            doc = store.learning_objects[lo_id]
+            if section is not None:
+                doc[section] = value
+            store.touch_learning_object(lo_id, self._now_us(), metadata)
+
+    def _lifecycle(self, lo_id: str, state: str) -> None:
+        lifecycle: dict[str, Any] = {"state": state}
+        if state in ("retired", "removed"):
+            style = style_for(int(lo_id))
+            when = format_us(truncate(self._now_us(), style), style)
+            lifecycle["pending_state"] = {f"{state}_time": when}
+        self._change(lo_id, "lifecycle", lifecycle)
+
+    def retire(self, lo_id: str) -> None:
+        self._lifecycle(lo_id, "retired")
+
+    def remove(self, lo_id: str) -> None:
+        self._lifecycle(lo_id, "removed")
+
+    def publish(self, lo_id: str) -> None:
+        self._lifecycle(lo_id, "published")
+
+    def remove_from_library(self, lo_id: str) -> None:
+        with self._store.lock:
+            self._store.library.discard(lo_id)
+            self._change(lo_id)
+
+    def add_to_library(self, lo_id: str) -> None:
+        with self._store.lock:
+            if lo_id not in self._store.learning_objects:
+                raise KeyError(lo_id)
+            self._store.library.add(lo_id)
+            self._change(lo_id)
+
+    def edit_title(self, lo_id: str, title: str) -> None:
+        with self._store.lock:
+            core = dict(self._store.learning_objects[lo_id]["core"], title=title)
+            self._change(lo_id, "core", core, metadata=True)
