@@ -1,0 +1,400 @@
+"""The Go1 HTTP client: token, headers, retries, bounded concurrency.
+
+Streams ask for pages; this module makes sure each page either arrives whole or fails with one
+:class:`ExtractError` that says what to do. It keeps three pieces of shared state, each behind
+its own lock: the access token (one fetch serves every thread, and a burst of 401s triggers one
+new fetch, not one per thread), the counters, and the pool of worker threads. Each thread gets
+its own ``requests.Session`` because sessions are not thread-safe, and keeping one per thread
+still reuses connections.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+import urllib3.exceptions
+
+from extract.errors import AuthError, ExtractError, ScrollExpired
+from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
+from settings import Go1Settings
+
+API_VERSION = "2025-01-01"
+USER_AGENT = "go1sync/0.1"
+DEFAULT_TOKEN_LIFETIME = 43200.0  # the contract's expires_in, used if Go1 leaves it out
+MAX_TOKEN_MARGIN = 300.0  # renew this long before expiry, so no call leaves with a dying token
+PREVIEW_CHARS = 200
+
+log = logging.getLogger("go1sync.extract")
+
+# What a request can raise besides an answer: requests wraps most transport errors, but a few
+# from urllib3 and http.client can leak while the body is read.
+_TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
+                     http.client.HTTPException, OSError)
+
+_HINTS = {
+    400: "check the request parameters",
+    403: "check that the integration may read this portal",
+    404: "check GO1_API_URL and the path",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One successful answer, kept as text because the warehouse lands the body verbatim."""
+
+    url: str  # path and query, never a host's credentials
+    status: int
+    text: str
+    data: Any
+    elapsed: float  # seconds the caller waited, retries included
+
+
+@dataclass
+class ClientStats:
+    """Counters for the run record. ``requests`` (every attempt sent) and ``bytes`` (bodies
+    received) cover API calls, not token calls; ``retries`` covers both; ``token_fetches``
+    counts tokens obtained."""
+
+    requests: int = 0
+    retries: int = 0
+    token_fetches: int = 0
+    bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
+                                  compare=False)
+
+    def add(self, *, sent: int = 0, retried: int = 0, tokens: int = 0, received: int = 0) -> None:
+        with self._lock:
+            self.requests += sent
+            self.retries += retried
+            self.token_fetches += tokens
+            self.bytes += received
+
+    def snapshot(self) -> ClientStats:
+        """A consistent copy, so a report does not mix counts from different moments."""
+        with self._lock:
+            return replace(self)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _clip(text: str, limit: int = PREVIEW_CHARS) -> str:
+    text = _one_line(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_clip(str(exc))}"
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or empty: error bodies may be HTML from a proxy."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str | None]:
+    """Go1's ``error_code`` and ``message``, tolerating the other shapes gateways send."""
+    data = _json_object(body)
+    code = next((v for k in ("error_code", "code", "error")
+                 if isinstance(v := data.get(k), str) and v), None)
+    message = next((v for k in ("message", "error_description")
+                    if isinstance(v := data.get(k), str) and v), None)
+    return code, message
+
+
+def _error_detail(body: bytes, *, full: bool = True) -> str:
+    """Go1's error as " CODE message", or a clipped body when it is not Go1's JSON.
+
+    Not ``full`` (the token call, whose body is never logged): the code alone.
+    """
+    code, message = _error_fields(body)
+    if not full:
+        return f" {_clip(code)}" if code else ""
+    if code or message:
+        return " " + _clip(" ".join(p for p in (code, message) if p))
+    if body.strip():
+        return f" (body: {_clip(body.decode('utf-8', errors='replace'))})"
+    return ""
+
+
+def _token_lifetime(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_TOKEN_LIFETIME
+    return seconds if seconds >= 0 else DEFAULT_TOKEN_LIFETIME
+
+
+class Go1Client:
+    """Blocking ``get`` for any thread, ``submit`` for up to ``max_in_flight`` at once."""
+
+    def __init__(self, settings: Go1Settings, *, timeout: tuple[float, float] = (5.0, 60.0),
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 session_factory: Callable[[], requests.Session] = requests.Session,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._session_factory = session_factory
+        self._stats = ClientStats()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._token_lock = threading.Lock()
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_generation = 0
+        # Bounds direct get() calls from the caller's own threads too, not only submit().
+        self._slots = threading.BoundedSemaphore(settings.max_in_flight)
+        self._lock = threading.Lock()  # executor, pending count, sessions, closed flag
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending = 0
+        self._closed = False
+        self._auth_label = f"Go1 token request POST {urlsplit(settings.auth_url).path or '/'}"
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> ClientStats:
+        return self._stats
+
+    @property
+    def in_flight(self) -> int:
+        """Submitted calls not finished yet (queued or running), for callers that pace paging."""
+        with self._lock:
+            return self._pending
+
+    def get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Page:
+        """GET ``path`` with ``params`` in order (``type[]`` repeats), retried, authorised."""
+        if not path.startswith("/"):
+            raise ValueError(f"Go1 path must start with '/': {path!r}")
+        if self._closed:
+            raise RuntimeError("Go1Client is closed")
+        pairs = [(str(key), str(value)) for key, value in params]
+        query = urlencode(pairs)
+        attempts = Attempts(self._retry, f"GET {path}", self._clock)
+        with self._slots:
+            session = self._session()
+            response, body, generation = self._authorized_get(attempts, session, path, pairs)
+            if response.status_code == 401:
+                # A token can be revoked before its expiry: one new token, one more try.
+                log.info("Go1 answered 401 to GET %s: fetching a new token", path)
+                self._drop_token(generation)
+                attempts.extra = 1
+                response, body, _ = self._authorized_get(attempts, session, path, pairs)
+                if response.status_code == 401:
+                    raise self._error(
+                        AuthError,
+                        f"Go1 refused a freshly issued token for GET {path} (HTTP 401"
+                        f"{_error_detail(body)}): check that the GO1_CLIENT_ID integration may "
+                        "read this portal",
+                        response.status_code, body)
+        return self._page(response, body, f"{path}?{query}" if query else path, pairs, attempts)
+
+    def submit(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Future[Page]:
+        """Run :meth:`get` on a worker; at most ``max_in_flight`` run at once."""
+        pairs = tuple(params)  # the caller may reuse its list before the worker starts
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Go1Client is closed")
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._settings.max_in_flight,
+                    thread_name_prefix="go1sync-extract")
+            future = self._executor.submit(self.get, path, pairs)
+            self._pending += 1
+        future.add_done_callback(self._finished)
+        return future
+
+    def close(self) -> None:
+        """Wait for running calls, cancel queued ones, close every thread's connections."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        with self._token_lock:
+            self._token = None
+
+    def __enter__(self) -> Go1Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _finished(self, _future: Future[Page]) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._session_factory()
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/json", "Api-Version": API_VERSION,
+                   "User-Agent": USER_AGENT}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _authorized_get(self, attempts: Attempts, session: requests.Session, path: str,
+                        pairs: list[tuple[str, str]]) -> tuple[requests.Response, bytes, int]:
+        token, generation = self._current_token()
+        send = functools.partial(session.get, self._settings.api_url + path, params=pairs,
+                                 headers=self._headers(token), timeout=self._timeout)
+        response, body = self._send(attempts, send, api_call=True)
+        return response, body, generation
+
+    def _send(self, attempts: Attempts, send: Callable[[], requests.Response], *,
+              api_call: bool) -> tuple[requests.Response, bytes]:
+        """Send until an answer that is not worth retrying, or raise when the budget is spent.
+
+        The body is read inside the loop: a connection dropped mid-body is retryable too.
+        """
+        while True:
+            attempts.count += 1
+            status: int | None = None
+            retry_after: str | None = None
+            body = b""
+            if api_call:
+                self._stats.add(sent=1)
+            try:
+                response = send()
+                body = response.content
+            except _TRANSPORT_ERRORS as exc:
+                if not is_retryable_exception(exc):
+                    raise self._error(ExtractError, f"{attempts.label} failed: {_describe(exc)}"
+                                      " (check the Go1 URLs and the network)") from None
+                cause = _describe(exc)
+            else:
+                if api_call:
+                    self._stats.add(received=len(body))
+                if not is_retryable_status(response.status_code):
+                    return response, body
+                status = response.status_code
+                retry_after = response.headers.get("Retry-After")
+                cause = f"HTTP {status}{_error_detail(body, full=api_call)}"
+            try:
+                delay = attempts.next_delay(cause, retry_after, status=status)
+            except ExtractError as exc:  # spent: same message, scrubbed, with Go1's code
+                raise self._error(ExtractError, str(exc), status,
+                                  body if api_call else b"") from None
+            self._stats.add(retried=1)
+            log.warning("%s: %s; attempt %d, trying again in %.1fs",
+                        attempts.label, self._scrub(cause), attempts.count, delay)
+            self._sleep(delay)
+
+    def _current_token(self) -> tuple[str, int]:
+        """The shared token and its generation; fetched here, under the lock, when missing."""
+        with self._token_lock:
+            if self._token is None or self._clock() >= self._token_expires:
+                asked = self._clock()
+                token, lifetime = self._fetch_token()
+                self._token = token
+                self._token_expires = asked + lifetime - min(MAX_TOKEN_MARGIN, lifetime / 10)
+                self._token_generation += 1
+            return self._token, self._token_generation
+
+    def _drop_token(self, generation: int) -> None:
+        """Forget the token only if no other thread has already replaced it."""
+        with self._token_lock:
+            if generation == self._token_generation:
+                self._token = None
+
+    def _fetch_token(self) -> tuple[str, float]:
+        settings = self._settings
+        form = {"grant_type": "client_credentials", "client_id": settings.client_id,
+                "client_secret": settings.client_secret.reveal()}
+        session = self._session()
+        send = functools.partial(session.post, settings.auth_url, data=form,
+                                 headers=self._headers(None), timeout=self._timeout)
+        attempts = Attempts(self._retry, self._auth_label, self._clock)
+        response, body = self._send(attempts, send, api_call=False)
+        status = response.status_code
+        if status in (400, 401):
+            code, message = _error_fields(body)
+            detail = _clip(" ".join(p for p in (code, message) if p)) or f"HTTP {status}"
+            raise self._error(AuthError, "Go1 refused the client credentials (check "
+                              f"GO1_CLIENT_ID and GO1_CLIENT_SECRET): {detail}", status, body)
+        if not 200 <= status < 300:
+            raise self._error(ExtractError, f"{self._auth_label} answered HTTP {status}"
+                              f"{_error_detail(body, full=False)}: check GO1_AUTH_URL",
+                              status, body)
+        data = _json_object(body)
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ExtractError(f"{self._auth_label} gave no access_token: check GO1_AUTH_URL",
+                               status=status)
+        lifetime = _token_lifetime(data.get("expires_in"))
+        self._stats.add(tokens=1)
+        log.info("fetched a Go1 access token, valid %ds", int(lifetime))
+        return token, lifetime
+
+    def _page(self, response: requests.Response, body: bytes, url: str,
+              pairs: list[tuple[str, str]], attempts: Attempts) -> Page:
+        status = response.status_code
+        path = url.split("?", 1)[0]
+        if 200 <= status < 300:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = response.text
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise self._error(ExtractError, f"Go1 answered GET {path} with a body that is not "
+                                  f"JSON (body: {_clip(text)}): check GO1_API_URL",
+                                  status) from None
+            elapsed = attempts.elapsed()
+            log.debug("GET %s: HTTP %d, %d bytes in %.2fs", url, status, len(body), elapsed)
+            return Page(url=url, status=status, text=text, data=data, elapsed=elapsed)
+        detail = _error_detail(body)
+        if status == 404 and any(key == "scroll_id" for key, _ in pairs):
+            raise self._error(ScrollExpired, f"Go1 no longer knows the scroll id of GET {path} "
+                              f"(HTTP 404{detail}): restart the scroll from its first page",
+                              status, body)
+        hint = _HINTS.get(status, "see Go1's message")
+        raise self._error(ExtractError, f"Go1 refused GET {path}: HTTP {status}{detail} ({hint})",
+                          status, body)
+
+    def _scrub(self, text: str) -> str:
+        """Take the secret and the token out of a message, whatever Go1 echoed back."""
+        for value in (self._settings.client_secret.reveal(), self._token):
+            if value:
+                text = text.replace(value, "***")
+        return _one_line(text)
+
+    def _error(self, cls: type[ExtractError], message: str, status: int | None = None,
+               body: bytes = b"") -> ExtractError:
+        code, _ = _error_fields(body)
+        return cls(self._scrub(message), status=status, error_code=code)

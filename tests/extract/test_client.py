@@ -1,0 +1,577 @@
+"""The Go1 client against a scripted stub server started in the test process.
+
+The stub models no data (the sandbox does): each test queues the exact answers it needs (an
+error, a ``Retry-After``, a dropped connection, a stall) and reads back what the client sent.
+Backoff waits go to an injected ``sleep`` so no test really waits for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+
+from extract import AuthError, ExtractError, Go1Client, RetryPolicy, ScrollExpired
+from settings import Go1Settings, Secret
+
+TOKEN_PATH = "/oauth/token"
+CLIENT_ID = "stub-client"
+CLIENT_SECRET = "stub-secret-7f3a9c"
+
+# An answer: ("json", status, body, headers) | ("raw", status, text, headers)
+#            | ("drop",) closes the connection unanswered | ("stall", seconds) then drops.
+Action = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: str  # as sent, so the order of repeated keys can be checked
+    headers: dict[str, str]
+    body: str
+    client: tuple[str, int]  # the client's address: one per TCP connection
+
+
+def json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Action:
+    return ("json", status, body, headers or {})
+
+
+def go1_error(status: int, code: str, message: str,
+              headers: dict[str, str] | None = None) -> Action:
+    return json_answer(status, {"error_code": code, "message": message}, headers)
+
+
+class StubGo1:
+    def __init__(self) -> None:
+        self.token_script: deque[Action] = deque()
+        self.api_script: deque[Action] = deque()
+        self.seen: list[Seen] = []
+        self.valid_tokens: set[str] = set()
+        self.issued = 0
+        self.expires_in: Any = 43200
+        self.delay = 0.0  # seconds every API answer waits, to make calls overlap
+        self.active = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # headers and body in one write: no Nagle/delayed-ACK stall
+
+            def do_GET(self) -> None:
+                stub._handle(self)
+
+            def do_POST(self) -> None:
+                stub._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that timed out and left is part of the script
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def calls(self, path: str | None = None) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.seen if path is None or s.path == path]
+
+    def api_calls(self) -> list[Seen]:
+        return [s for s in self.calls() if s.path != TOKEN_PATH]
+
+    def token_calls(self) -> list[Seen]:
+        return self.calls(TOKEN_PATH)
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length).decode("utf-8")
+        split = urlsplit(handler.path)
+        seen = Seen(handler.command, split.path, split.query, dict(handler.headers.items()), body,
+                    handler.client_address)
+        with self._lock:
+            self.seen.append(seen)
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            if split.path == TOKEN_PATH:
+                action = self._token(body)
+            else:
+                if self.delay:
+                    time.sleep(self.delay)
+                action = self._api(seen.headers)
+            self._respond(handler, action)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def _token(self, body: str) -> Action:
+        form = dict(parse_qsl(body))
+        with self._lock:
+            if self.token_script:
+                return self.token_script.popleft()
+            if (form.get("client_id"), form.get("client_secret"), form.get("grant_type")) != (
+                    CLIENT_ID, CLIENT_SECRET, "client_credentials"):
+                return go1_error(401, "AUTH_TOKEN_INVALID", "Invalid credentials.")
+            self.issued += 1
+            token = f"tok-{self.issued}-{CLIENT_ID}"
+            self.valid_tokens.add(token)
+            return json_answer(200, {"token_type": "Bearer", "access_token": token,
+                                     "expires_in": self.expires_in})
+
+    def _api(self, headers: dict[str, str]) -> Action:
+        auth = headers.get("Authorization", "")
+        with self._lock:
+            if auth.removeprefix("Bearer ") not in self.valid_tokens:
+                return go1_error(401, "AUTH_TOKEN_INVALID", "Invalid or expired token.")
+            if self.api_script:
+                return self.api_script.popleft()
+        return json_answer(200, {"total": 1, "hits": [{"id": "1"}]})
+
+    @staticmethod
+    def _respond(handler: BaseHTTPRequestHandler, action: Action) -> None:
+        kind = action[0]
+        if kind in ("drop", "stall"):
+            if kind == "stall":
+                time.sleep(action[1])
+            handler.close_connection = True
+            return
+        _, status, body, headers = action
+        data = (json.dumps(body) if kind == "json" else body).encode("utf-8")
+        handler.send_response(status)
+        handler.send_header("Content-Type",
+                            "application/json" if kind == "json" else "text/html")
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """Time that moves only when the client sleeps, so budgets and expiry are exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def stub() -> Iterator[StubGo1]:
+    server = StubGo1()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+MakeClient = Callable[..., Go1Client]
+
+
+@pytest.fixture
+def make_client(stub: StubGo1, sleeps: list[float]) -> Iterator[MakeClient]:
+    clients: list[Go1Client] = []
+
+    def make(*, secret: str = CLIENT_SECRET, max_in_flight: int = 4,
+             **kwargs: Any) -> Go1Client:
+        settings = Go1Settings(auth_url=stub.url + TOKEN_PATH, api_url=stub.url,
+                               client_id=CLIENT_ID, client_secret=Secret(secret),
+                               max_in_flight=max_in_flight)
+        kwargs.setdefault("sleep", sleeps.append)
+        kwargs.setdefault("timeout", (2.0, 5.0))
+        client = Go1Client(settings, **kwargs)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+# -- token ------------------------------------------------------------------------------------
+
+
+def test_one_token_serves_many_calls(stub: StubGo1, make_client: MakeClient) -> None:
+    client = make_client()
+    for _ in range(5):
+        client.get("/learning-objects")
+    assert len(stub.token_calls()) == 1
+    assert len(stub.api_calls()) == 5
+    stats = client.stats.snapshot()
+    assert (stats.token_fetches, stats.requests, stats.retries) == (1, 5, 0)
+
+
+def test_headers_form_and_parameter_order(stub: StubGo1, make_client: MakeClient) -> None:
+    client = make_client()
+    params = [("collection", "library"), ("type[]", "course"), ("type[]", "video"),
+              ("include[]", "core"), ("type[]", "audio")]
+    page = client.get("/learning-objects", params)
+
+    token_call = stub.token_calls()[0]
+    assert token_call.method == "POST"
+    assert token_call.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(token_call.body)) == {
+        "grant_type": "client_credentials", "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET}
+    call = stub.api_calls()[0]
+    assert call.headers["Api-Version"] == "2025-01-01"
+    assert call.headers["Authorization"] == f"Bearer tok-1-{CLIENT_ID}"
+    assert call.headers["User-Agent"] == "go1sync/0.1"
+    assert token_call.headers["User-Agent"] == "go1sync/0.1"
+    assert parse_qsl(call.query) == params  # repeated keys keep their order
+    assert page.url == f"/learning-objects?{call.query}"
+    assert page.status == 200
+    assert page.data == json.loads(page.text) == {"total": 1, "hits": [{"id": "1"}]}
+    assert client.stats.bytes == len(page.text)
+
+
+def test_connections_are_kept_alive(stub: StubGo1, make_client: MakeClient) -> None:
+    client = make_client()
+    for _ in range(4):
+        client.get("/learning-objects")
+    assert len({call.client for call in stub.calls()}) == 1
+
+
+def test_token_is_fetched_again_after_expiry(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.expires_in = 3600
+    clock = FakeClock()
+    client = make_client(clock=clock, sleep=clock.sleep)
+    client.get("/a")
+    clock.now = 3000  # inside the lifetime less the safety margin
+    client.get("/a")
+    assert len(stub.token_calls()) == 1
+    clock.now = 3400  # past it: renewed before Go1 would refuse it
+    client.get("/a")
+    assert len(stub.token_calls()) == 2
+    assert stub.api_calls()[-1].headers["Authorization"] == f"Bearer tok-2-{CLIENT_ID}"
+
+
+def test_expires_in_as_a_string_is_understood(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.expires_in = "3600"
+    clock = FakeClock()
+    client = make_client(clock=clock, sleep=clock.sleep)
+    client.get("/a")
+    clock.now = 3000
+    client.get("/a")
+    assert len(stub.token_calls()) == 1
+
+
+def test_a_401_fetches_one_new_token_and_retries(stub: StubGo1,
+                                                 make_client: MakeClient) -> None:
+    client = make_client()
+    client.get("/a")
+    stub.valid_tokens.clear()  # revoked before its expiry
+    page = client.get("/a")
+    assert page.status == 200
+    assert len(stub.token_calls()) == 2
+    assert [c.headers["Authorization"] for c in stub.api_calls()] == [
+        f"Bearer tok-1-{CLIENT_ID}", f"Bearer tok-1-{CLIENT_ID}", f"Bearer tok-2-{CLIENT_ID}"]
+
+
+def test_simultaneous_401s_fetch_one_new_token(stub: StubGo1,
+                                               make_client: MakeClient) -> None:
+    client = make_client(max_in_flight=4)
+    client.get("/a")
+    stub.valid_tokens.clear()
+    stub.delay = 0.2  # the four calls are all out with the old token before any 401 returns
+    futures = [client.submit("/a") for _ in range(4)]
+    assert all(f.result(timeout=10).status == 200 for f in futures)
+    assert len(stub.token_calls()) == 2
+    assert client.stats.token_fetches == 2
+
+
+def test_a_second_401_in_a_row_is_an_auth_error(stub: StubGo1,
+                                                make_client: MakeClient) -> None:
+    stub.api_script.extend([go1_error(401, "AUTH_TOKEN_INVALID", "Invalid or expired token.")] * 2)
+    client = make_client()
+    with pytest.raises(AuthError) as caught:
+        client.get("/learning-objects")
+    assert "GET /learning-objects" in str(caught.value)
+    assert caught.value.status == 401
+    assert caught.value.error_code == "AUTH_TOKEN_INVALID"
+    assert len(stub.token_calls()) == 2
+    assert len(stub.api_calls()) == 2
+
+
+def test_wrong_secret_is_an_auth_error_that_hides_it(stub: StubGo1, make_client: MakeClient,
+                                                     sleeps: list[float]) -> None:
+    wrong = "not-the-secret-5521"
+    client = make_client(secret=wrong)
+    with pytest.raises(AuthError) as caught:
+        client.get("/learning-objects")
+    message = str(caught.value)
+    assert message == ("Go1 refused the client credentials (check GO1_CLIENT_ID and "
+                       "GO1_CLIENT_SECRET): AUTH_TOKEN_INVALID Invalid credentials.")
+    assert wrong not in message
+    assert len(stub.token_calls()) == 1  # not retried
+    assert sleeps == []
+    assert stub.api_calls() == []
+
+
+def test_secret_echoed_back_by_go1_is_scrubbed(stub: StubGo1, make_client: MakeClient,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="go1sync.extract")
+    stub.token_script.append(go1_error(503, "UNAVAILABLE", f"echo {CLIENT_SECRET}"))
+    stub.token_script.append(go1_error(400, "INVALID", f"bad secret {CLIENT_SECRET}"))
+    client = make_client()
+    with pytest.raises(AuthError) as caught:
+        client.get("/a")
+    assert CLIENT_SECRET not in str(caught.value)
+    assert "***" in str(caught.value)
+    assert CLIENT_SECRET not in caplog.text
+    assert "echo" not in caplog.text  # the token call's bodies are never logged
+
+
+def test_token_call_is_retried_on_503(stub: StubGo1, make_client: MakeClient,
+                                      sleeps: list[float]) -> None:
+    stub.token_script.append(go1_error(503, "UNAVAILABLE", "try later"))
+    client = make_client()
+    assert client.get("/a").status == 200
+    assert len(stub.token_calls()) == 2
+    assert len(sleeps) == 1
+    assert client.stats.token_fetches == 1
+    assert client.stats.retries == 1
+
+
+def test_token_call_exhausted_says_so(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.token_script.extend([go1_error(503, "UNAVAILABLE", "try later")] * 2)
+    client = make_client(retry=RetryPolicy(max_attempts=2))
+    with pytest.raises(ExtractError) as caught:
+        client.get("/a")
+    assert str(caught.value).startswith(
+        "Go1 token request POST /oauth/token failed after 2 attempts in ")
+    assert not isinstance(caught.value, AuthError)
+
+
+# -- retries ----------------------------------------------------------------------------------
+
+
+def test_429_honours_retry_after(stub: StubGo1, make_client: MakeClient,
+                                 sleeps: list[float]) -> None:
+    stub.api_script.append(go1_error(429, "TOO_MANY_REQUESTS", "slow down", {"Retry-After": "1"}))
+    client = make_client()
+    assert client.get("/a").status == 200
+    assert len(sleeps) == 1
+    assert sleeps[0] >= 1
+    assert client.stats.retries == 1
+    assert client.stats.requests == 2
+
+
+def test_429_without_retry_after_backs_off(stub: StubGo1, make_client: MakeClient,
+                                           sleeps: list[float]) -> None:
+    stub.api_script.append(go1_error(429, "TOO_MANY_REQUESTS", "slow down"))
+    client = make_client()
+    assert client.get("/a").status == 200
+    assert len(sleeps) == 1
+    assert 0 <= sleeps[0] <= RetryPolicy().base_delay
+
+
+@pytest.mark.parametrize("statuses", [(500,), (503,), (500, 503, 502, 504)])
+def test_5xx_answers_are_retried(stub: StubGo1, make_client: MakeClient, sleeps: list[float],
+                                 statuses: tuple[int, ...]) -> None:
+    stub.api_script.extend(go1_error(s, "SERVER_ERROR", "oops") for s in statuses)
+    client = make_client()
+    assert client.get("/a").status == 200
+    assert len(stub.api_calls()) == len(statuses) + 1
+    assert len(sleeps) == client.stats.retries == len(statuses)
+
+
+def test_dropped_connection_is_retried(stub: StubGo1, make_client: MakeClient,
+                                       sleeps: list[float]) -> None:
+    stub.api_script.append(("drop",))
+    client = make_client()
+    assert client.get("/a").status == 200
+    assert len(stub.api_calls()) == 2
+    assert len(sleeps) == 1
+    assert client.stats.requests == 2
+
+
+def test_read_timeout_is_retried(stub: StubGo1, make_client: MakeClient,
+                                 sleeps: list[float]) -> None:
+    stub.api_script.append(("stall", 0.6))
+    client = make_client(timeout=(2.0, 0.2))
+    started = time.monotonic()
+    assert client.get("/a").status == 200
+    assert time.monotonic() - started < 0.6  # gave up on the stalled answer, did not wait it out
+    assert len(stub.api_calls()) == 2
+    assert len(sleeps) == 1
+
+
+def test_retries_exhausted_name_the_attempts(stub: StubGo1, make_client: MakeClient,
+                                             sleeps: list[float]) -> None:
+    stub.api_script.extend([go1_error(503, "UNAVAILABLE", "down for maintenance")] * 3)
+    client = make_client(retry=RetryPolicy(max_attempts=3))
+    with pytest.raises(ExtractError) as caught:
+        client.get("/learning-objects", [("scroll_id", "abc")])
+    message = str(caught.value)
+    assert message.startswith("GET /learning-objects failed after 3 attempts in ")
+    assert "HTTP 503 UNAVAILABLE down for maintenance" in message
+    assert caught.value.status == 503
+    assert caught.value.error_code == "UNAVAILABLE"
+    assert len(stub.api_calls()) == 3
+    assert len(sleeps) == 2
+
+
+def test_time_budget_bounds_retries(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.api_script.extend([go1_error(429, "TOO_MANY_REQUESTS", "wait",
+                                      {"Retry-After": "4"})] * 3)
+    clock = FakeClock()
+    client = make_client(retry=RetryPolicy(max_total_seconds=5), clock=clock, sleep=clock.sleep)
+    with pytest.raises(ExtractError, match=r"failed after 3 attempts in 5\.0s"):
+        client.get("/a")
+    assert clock.sleeps == [4.0, 1.0]  # the second wait is cut to what the budget has left
+
+
+# -- other answers ----------------------------------------------------------------------------
+
+
+def test_400_carries_go1_error_code(stub: StubGo1, make_client: MakeClient,
+                                    sleeps: list[float]) -> None:
+    stub.api_script.append(go1_error(400, "INVALID_PARAMETER", "limit must be at most 50"))
+    client = make_client()
+    with pytest.raises(ExtractError) as caught:
+        client.get("/enrollments", [("limit", "500")])
+    assert caught.value.error_code == "INVALID_PARAMETER"
+    assert caught.value.status == 400
+    assert str(caught.value) == ("Go1 refused GET /enrollments: HTTP 400 INVALID_PARAMETER limit "
+                                 "must be at most 50 (check the request parameters)")
+    assert len(stub.api_calls()) == 1
+    assert sleeps == []
+
+
+def test_non_json_error_body_is_shown_clipped(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.api_script.append(("raw", 403, "<html>\n<body>" + "x" * 1000 + "</body></html>", {}))
+    client = make_client()
+    with pytest.raises(ExtractError) as caught:
+        client.get("/a")
+    message = str(caught.value)
+    assert "HTTP 403 (body: <html> <body>xxx" in message
+    assert "\n" not in message
+    assert len(message) < 350
+    assert caught.value.error_code is None
+
+
+def test_non_json_success_is_an_error(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.api_script.append(("raw", 200, "<html>login</html>", {}))
+    client = make_client()
+    with pytest.raises(ExtractError, match="not JSON"):
+        client.get("/a")
+
+
+def test_expired_scroll_is_scroll_expired(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.api_script.append(go1_error(404, "NOT_FOUND", "Scroll id not found."))
+    client = make_client()
+    with pytest.raises(ScrollExpired, match="restart the scroll") as caught:
+        client.get("/learning-objects", [("use_scroll", "true"), ("scroll_id", "abc")])
+    assert caught.value.status == 404
+
+
+def test_404_without_scroll_is_a_plain_error(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.api_script.append(go1_error(404, "NOT_FOUND", "No route."))
+    client = make_client()
+    with pytest.raises(ExtractError, match="check GO1_API_URL") as caught:
+        client.get("/nowhere")
+    assert not isinstance(caught.value, ScrollExpired)
+
+
+# -- concurrency and lifecycle ----------------------------------------------------------------
+
+
+def test_max_in_flight_is_reached_and_respected(stub: StubGo1,
+                                                make_client: MakeClient) -> None:
+    created: list[requests.Session] = []
+
+    def session_factory() -> requests.Session:
+        session = requests.Session()
+        created.append(session)
+        return session
+
+    client = make_client(max_in_flight=4, session_factory=session_factory)
+    client.get("/warm-up")  # the token first, so the peak counts API calls only
+    stub.delay = 0.1
+    futures = [client.submit("/a", [("offset", str(i * 50))]) for i in range(12)]
+    assert client.in_flight > 4  # queued ones count too
+    pages = [f.result(timeout=10) for f in futures]
+    assert [p.url for p in pages] == [f"/a?offset={i * 50}" for i in range(12)]
+    assert stub.peak == 4
+    assert client.in_flight == 0
+    assert len(created) <= 5  # one session per worker thread, plus the caller's
+
+
+def test_direct_gets_from_many_threads_are_bounded(stub: StubGo1,
+                                                   make_client: MakeClient) -> None:
+    client = make_client(max_in_flight=2)
+    client.get("/warm-up")
+    stub.delay = 0.1
+    threads = [threading.Thread(target=client.get, args=("/a",)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert stub.peak == 2
+    assert len(stub.api_calls()) == 7
+
+
+def test_retries_are_logged_with_path_and_cause_only(stub: StubGo1, make_client: MakeClient,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="go1sync.extract")
+    stub.api_script.append(go1_error(503, "UNAVAILABLE", "busy"))
+    client = make_client()
+    client.get("/learning-objects")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "GET /learning-objects" in warnings[0]
+    assert "HTTP 503 UNAVAILABLE busy" in warnings[0]
+    assert "tok-" not in caplog.text
+    assert "Bearer" not in caplog.text
+    assert CLIENT_SECRET not in caplog.text
+
+
+def test_close_waits_and_then_refuses(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.delay = 0.05
+    with make_client() as client:
+        future = client.submit("/a")
+    assert future.result(timeout=0).status == 200
+    with pytest.raises(RuntimeError):
+        client.submit("/a")
+    with pytest.raises(RuntimeError):
+        client.get("/a")
