@@ -22,7 +22,7 @@ from settings import Go1Settings, Secret, load_config
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 AUTH_PATH = "/oauth/token"
 REPLAY_URL = "http://127.0.0.1:9"  # the discard port: nothing answers there
-SEED = {"seed": 7, "learning_objects": 30, "users": 10, "enrollments": 60}
+SEED: dict[str, Any] = {"seed": 7, "learning_objects": 30, "users": 10, "enrollments": 60}
 TYPES = ("course", "document", "interactive", "text", "video", "link", "audio")
 INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
 LIBRARY_PARAMS = [("collection", "library"), *(("type[]", t) for t in TYPES),

@@ -72,7 +72,7 @@ def test_other_statuses_are_final(status: int) -> None:
 @pytest.mark.parametrize("exc", [
     requests.ConnectTimeout(), requests.ReadTimeout(), requests.ConnectionError(),
     requests.exceptions.ChunkedEncodingError(), urllib3.exceptions.ProtocolError(),
-    http.client.RemoteDisconnected(), ConnectionResetError(),
+    http.client.RemoteDisconnected("closed"), ConnectionResetError(),
 ])
 def test_transport_failures_are_retryable(exc: BaseException) -> None:
     assert is_retryable_exception(exc)

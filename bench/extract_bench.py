@@ -1,0 +1,158 @@
+"""Extraction benchmark: records/s landed, requests/s, peak memory.
+
+Runs the Go1 sandbox in its own process (so the server does not share go1sync's GIL), then
+extracts from it into a fresh warehouse in a child process per scenario, so each peak-memory
+figure belongs to one extraction alone. Figures are printed, never asserted.
+
+    python bench/extract_bench.py                      # 50k LOs, 500k enrollments
+    python bench/extract_bench.py --enrollments 50000  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def start_sandbox(learning_objects: int, users: int, enrollments: int,
+                  latency_ms: int) -> tuple[subprocess.Popen[str], dict[str, str], float]:
+    began = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.go1", "--port", "0", "--seed", "7",
+         "--learning-objects", str(learning_objects), "--users", str(users),
+         "--enrollments", str(enrollments), "--latency-ms", str(latency_ms)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    env: dict[str, str] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.strip()
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            env[name] = value.strip("'\"")
+            if len(env) == 5:
+                break
+    return proc, env, time.monotonic() - began
+
+
+def extract_once(env: dict[str, str], streams: list[str], max_in_flight: int) -> dict:
+    """Run one extraction in a child process and return its figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        child_env = {**os.environ, **env, "GO1SYNC_WAREHOUSE": f"{tmp}/bench.duckdb",
+                     "GO1SYNC_MAX_IN_FLIGHT": str(max_in_flight)}
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", *streams],
+            cwd=ROOT, env=child_env, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(f"extraction failed:\n{out.stderr}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(streams: list[str]) -> None:
+    from extract.job import run_extract
+    from settings import load_config
+
+    began = time.monotonic()
+    report = run_extract(load_config(), streams)
+    total = time.monotonic() - began
+    figures = {
+        "seconds": total,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "streams": {
+            o.stats.stream: {"seconds": o.seconds, "requests": o.stats.requests,
+                             "read": o.stats.records_read, "landed": o.stats.records_landed,
+                             "ok": o.ok, "error": o.error}
+            for o in report.outcomes
+        },
+    }
+    print(json.dumps(figures))
+
+
+def landing_only(records: int) -> float:
+    """Records/s of landing alone: pre-built pages into DuckDB, no HTTP."""
+    from datetime import UTC, datetime
+
+    from extract.landing import ENROLLMENTS, land_bodies, settle
+    from warehouse import open_warehouse
+
+    hit = {"id": "0", "lo_id": "1", "user_account_id": "2", "status": "completed", "pass": True,
+           "created_time": "2025-01-01T00:00:00Z", "updated_time": "2025-02-01T10:00:00+0000"}
+    pages = [json.dumps({"total": records, "hits": [{**hit, "id": str(i + j)} for j in range(50)]})
+             for i in range(0, records, 50)]
+    with tempfile.TemporaryDirectory() as tmp:
+        con = open_warehouse(Path(tmp) / "land.duckdb")
+        began = time.monotonic()
+        con.execute("BEGIN")
+        for i in range(0, len(pages), 100):
+            land_bodies(con, ENROLLMENTS, 1, datetime.now(UTC), pages[i:i + 100])
+        settle(con, ENROLLMENTS, 1)
+        con.execute("COMMIT")
+        return records / (time.monotonic() - began)
+
+
+def report_line(name: str, figures: dict, stream: str) -> str:
+    s = figures["streams"][stream]
+    rate = s["read"] / s["seconds"] if s["seconds"] else 0
+    rps = s["requests"] / s["seconds"] if s["seconds"] else 0
+    return (f"{name:<34} {s['read']:>9,} records in {s['seconds']:6.1f}s = {rate:>9,.0f} rec/s, "
+            f"{s['requests']:>6,} requests = {rps:7.1f} req/s, peak RSS "
+            f"{figures['peak_rss_mb']:6.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--learning-objects", type=int, default=50_000)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--enrollments", type=int, default=500_000)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--max-in-flight", type=int, default=4)
+    parser.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child)
+        return
+
+    print(f"landing alone: {landing_only(200_000):,.0f} records/s (200,000 enrollments, no HTTP)")
+
+    small = max(args.enrollments // 5, 1)
+    for count in (small, args.enrollments):
+        proc, env, ready = start_sandbox(args.learning_objects, args.users, count, 0)
+        try:
+            print(f"sandbox with {args.learning_objects:,} LOs, {args.users:,} users, "
+                  f"{count:,} enrollments ready in {ready:.1f}s")
+            figures = extract_once(env, ["learning_objects", "enrollments", "user_accounts"],
+                                   args.max_in_flight)
+            print(report_line("  catalog, no latency", figures, "learning_objects"))
+            print(report_line(f"  enrollments ({count:,}), no latency", figures, "enrollments"))
+            print(report_line("  user accounts, no latency", figures, "user_accounts"))
+        finally:
+            proc.terminate()
+            proc.wait()
+
+    latency_enrollments = 40_000
+    proc, env, _ = start_sandbox(100, 2_000, latency_enrollments, args.latency_ms)
+    try:
+        figures = extract_once(env, ["enrollments"], args.max_in_flight)
+        s = figures["streams"]["enrollments"]
+        rps = s["requests"] / s["seconds"]
+        ideal = args.max_in_flight * 1000 / args.latency_ms
+        print(report_line(f"  enrollments, {args.latency_ms} ms latency", figures, "enrollments"))
+        print(f"  C/L = {args.max_in_flight}/{args.latency_ms} ms = {ideal:.0f} req/s; reached "
+              f"{rps:.0f} req/s = {100 * rps / ideal:.0f}% (target >= 80%)")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""go1sync's command line: parse options, call one function per command, print.
+
+Known errors of every package end here as one red line and an exit code: 2 for bad usage or
+configuration, 1 for a run that failed. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import click
+
+from extract.errors import ExtractError
+from extract.runner import StreamOutcome
+from extract.streams import StreamStats
+from extract.timestamps import TimestampError, parse_since
+from settings import Config, SettingsError, load_config
+from warehouse.errors import WarehouseError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+class Go1SyncGroup(click.Group):
+    """Turns the packages' errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except (ExtractError, WarehouseError) as exc:
+            _fail(str(exc), EXIT_FAILED)
+
+
+class SinceType(click.ParamType):
+    """``--since``: a date or a date-time with an offset, parsed to UTC on arrival."""
+
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            since = parse_since(str(value))
+        except TimestampError as exc:
+            self.fail(str(exc).removeprefix("--since "), param, ctx)
+        if since > datetime.now(UTC):
+            self.fail(f"{value!r} is in the future", param, ctx)
+        return since
+
+
+@click.group(cls=Go1SyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="TOML settings file (default: $GO1SYNC_CONFIG, else the environment alone).")
+@click.option("-v", "--verbose", is_flag=True, help="Log retries and other details to stderr.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """go1sync: copies a Go1 My Library catalog and its enrollments into 360Learning.
+
+    Settings come from a TOML file and environment variables (the environment wins); see the
+    README for the list. To try it without credentials, start `python cli.py sandbox` and
+    paste the variables it prints.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = config_path
+
+
+def _config(ctx: click.Context) -> Config:
+    return load_config(ctx.obj)
+
+
+class StreamProgress:
+    """One live line per stream on a terminal (pages, records); silent when piped."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self._last = 0.0
+        self._stream: str | None = None
+
+    def update(self, stats: StreamStats) -> None:
+        if not self.live:
+            return
+        now = time.monotonic()
+        if stats.stream == self._stream and now - self._last < 0.1:
+            return
+        if self._stream not in (None, stats.stream):
+            click.echo(err=True)
+        self._stream, self._last = stats.stream, now
+        line = f"{stats.stream:<17} {stats.pages:>8,} pages {stats.records_read:>11,} records"
+        click.echo("\r" + line, nl=False, err=True)
+
+    def __enter__(self) -> StreamProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live and self._stream is not None:
+            click.echo(err=True)
+
+
+def print_stream_summary(outcomes: Sequence[StreamOutcome]) -> None:
+    header = f"{'stream':<17} {'status':<8} {'requests':>9} {'pages':>8} {'read':>10} " \
+             f"{'landed':>10} {'seconds':>8}"
+    click.echo(header)
+    for o in outcomes:
+        s = o.stats
+        status = click.style(f"{'ok' if o.ok else 'FAILED':<8}", fg="green" if o.ok else "red")
+        click.echo(f"{s.stream:<17} {status} {s.requests:>9,} {s.pages:>8,} "
+                   f"{s.records_read:>10,} {s.records_landed:>10,} {o.seconds:>8.1f}")
+        for note in s.notes:
+            click.echo(f"  {s.stream}: {note}")
+        if o.error:
+            click.secho(f"  {s.stream}: {o.error}", fg="red")
+
+
+@main.command()
+@click.option("--since", type=SinceType(),
+              help="Re-read enrollments updated since this instant (2026-11-01 or "
+                   "2026-11-01T08:00:00+01:00) instead of from the stored cursor.")
+@click.option("--stream", "streams", multiple=True,
+              type=click.Choice(["learning_objects", "enrollments", "user_accounts"]),
+              help="Extract only this stream (repeatable). Default: all three.")
+@click.pass_context
+def extract(ctx: click.Context, since: datetime | None, streams: Sequence[str]) -> None:
+    """Land Go1's catalog, enrollments and learners' emails in the warehouse (raw.*).
+
+    Exit 0 when every stream succeeded, 1 when one failed (its cursor is kept), 2 for bad
+    usage or configuration.
+    """
+    from extract.job import run_extract
+
+    config = _config(ctx)
+    chosen = list(streams) or ["learning_objects", "enrollments", "user_accounts"]
+    with StreamProgress() as progress:
+        report = run_extract(config, chosen, since, progress.update)
+    print_stream_summary(report.outcomes)
+    click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
+    if not report.ok:
+        failed = ", ".join(o.stats.stream for o in report.outcomes if not o.ok)
+        _fail(f"stream(s) failed: {failed}; their cursors were kept", EXIT_FAILED)
+
+
+@main.command()
+@click.option("--warehouse", "warehouse_path", default="warehouse/demo.duckdb", show_default=True,
+              type=click.Path(dir_okay=False), help="Where the demo's warehouse goes (replaced).")
+def demo(warehouse_path: str) -> None:
+    """Run go1sync end to end on a built-in sandbox: no credentials, no network.
+
+    Extracts from a seeded Go1 stand-in, changes Go1 (a course finished, a course retired, a
+    title edited), extracts again, and prints what each run landed and how to look at it.
+    """
+    from pathlib import Path
+
+    from sandbox.demo import QUERIES, run_demo
+
+    report = run_demo(Path(warehouse_path), click.echo)
+    for number, run in enumerate(report.runs, start=1):
+        click.secho(f"\nRun {number} (run id {run.run_id})", bold=True)
+        if number == 2:
+            click.echo("after these changes in Go1: " + "; ".join(report.changes))
+        print_stream_summary(run.outcomes)
+    click.secho("\nLook at the warehouse:", bold=True)
+    click.echo(f"  duckdb {report.warehouse}")
+    for title, sql in QUERIES:
+        click.echo(f"  -- {title}\n  {sql}")
+    if not all(run.ok for run in report.runs):
+        _fail("a demo run failed", EXIT_FAILED)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--go1-port", default=8701, show_default=True, type=int,
+              help="Port of the Go1 sandbox (0: any free port).")
+@click.option("--seed", default=7, show_default=True, type=int, help="Seed of the sandbox data.")
+@click.option("--learning-objects", default=300, show_default=True, type=click.IntRange(0))
+@click.option("--users", default=80, show_default=True, type=click.IntRange(1))
+@click.option("--enrollments", default=2000, show_default=True, type=click.IntRange(0))
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0),
+              help="Delay every sandbox answer by this much.")
+def sandbox(host: str, go1_port: int, seed: int, learning_objects: int, users: int,
+            enrollments: int, latency_ms: int) -> None:
+    """Serve the local Go1 stand-in on loopback, with seeded data, until Ctrl-C.
+
+    Prints the environment variables that point go1sync at it: paste them in another shell,
+    then run `python cli.py extract`.
+    """
+    from sandbox.go1 import Go1Sandbox, Go1Seed
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _fail("the sandbox serves loopback only (--host 127.0.0.1)", EXIT_USAGE)
+    began = time.monotonic()
+    seed_spec = Go1Seed(seed=seed, learning_objects=learning_objects, users=users,
+                        enrollments=enrollments)
+    go1 = Go1Sandbox(seed_spec)
+    go1.faults.latency_ms = latency_ms
+    go1.serve(host=host, port=go1_port)
+    click.echo(f"# Go1 sandbox on {go1.url} ({learning_objects} learning objects, {users} users,"
+               f" {enrollments} enrollments, ready in {time.monotonic() - began:.1f}s)")
+    for name, value in go1.env().items():
+        click.echo(f"export {name}={value}")
+    click.echo("# Ctrl-C stops it.", err=True)
+    try:
+        go1.wait()
+    except KeyboardInterrupt:
+        go1.stop()
+
+
+if __name__ == "__main__":
+    main()

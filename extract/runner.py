@@ -1,0 +1,77 @@
+"""Runs the chosen streams, each in one transaction with its cursor and outcome.
+
+Invariant: raw rows, the new cursor and the stream's record commit together or not at all, so
+a stream that fails halfway leaves the warehouse as it was and keeps its previous cursor. One
+stream failing does not stop the others, except when Go1 refuses the credentials: then every
+stream would fail the same way, so the extract stops with that one error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from extract.client import Go1Client
+from extract.errors import AuthError, ExtractError
+from extract.streams import STREAMS, StreamContext, StreamStats
+from extract.streams.context import ProgressFn
+from settings import Go1Settings
+from warehouse.cursors import set_cursor
+
+
+@dataclass
+class StreamOutcome:
+    stats: StreamStats
+    ok: bool
+    seconds: float
+    error: str | None = None
+
+
+def run_streams(con: duckdb.DuckDBPyConnection, client: Go1Client, settings: Go1Settings,
+                run_id: int, streams: Sequence[str], since: datetime | None = None,
+                progress: ProgressFn = lambda stats: None) -> list[StreamOutcome]:
+    unknown = [s for s in streams if s not in STREAMS]
+    if unknown:
+        raise ExtractError(f"unknown stream {unknown[0]!r}; choose from {', '.join(STREAMS)}")
+    started_at = datetime.now(UTC)
+    ctx = StreamContext(con, client, settings, run_id, started_at, since, progress)
+    ordered = [name for name in STREAMS if name in streams]
+    return [_run_one(ctx, name) for name in ordered]
+
+
+def _run_one(ctx: StreamContext, name: str) -> StreamOutcome:
+    con = ctx.con
+    began = time.monotonic()
+    stream_started = datetime.now(UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        stats = STREAMS[name](ctx)
+        if stats.cursor is not None:
+            set_cursor(con, name, stats.cursor, ctx.run_id)
+        _record(con, ctx.run_id, stats, "success", stream_started, None)
+        con.execute("COMMIT")
+        return StreamOutcome(stats, True, time.monotonic() - began)
+    except (ExtractError, duckdb.Error) as exc:
+        con.execute("ROLLBACK")
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        failed = StreamStats(name)
+        _record(con, ctx.run_id, failed, "failed", stream_started, message)
+        if isinstance(exc, AuthError):
+            raise
+        return StreamOutcome(failed, False, time.monotonic() - began, message)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _record(con: duckdb.DuckDBPyConnection, run_id: int, stats: StreamStats, status: str,
+            started: datetime, error: str | None) -> None:
+    con.execute(
+        "INSERT INTO meta.stream_runs VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, stats.stream, status, started, stats.requests, stats.pages,
+         stats.records_read, stats.records_landed, stats.window_from, stats.window_to, error],
+    )

@@ -1,0 +1,92 @@
+"""What every stream gets: the connection, the client, the run, and a buffered lander.
+
+A stream reads pages and hands their bodies to :class:`Lander`, which lands them in batches,
+so neither a whole stream nor row-by-row inserts ever sit in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+from extract.client import Go1Client, Page
+from extract.errors import ExtractError
+from extract.landing import HITS, RawTable, land_bodies, settle
+from settings import Go1Settings
+
+
+@dataclass
+class StreamStats:
+    """What one stream did; becomes a row of ``meta.stream_runs`` and a line of the summary."""
+
+    stream: str
+    requests: int = 0
+    pages: int = 0
+    records_read: int = 0
+    records_landed: int = 0
+    window_from: datetime | None = None
+    window_to: datetime | None = None
+    cursor: datetime | None = None  # the new cursor, written only if the stream succeeds
+    notes: list[str] = field(default_factory=list)
+
+
+ProgressFn = Callable[[StreamStats], None]
+
+
+@dataclass
+class StreamContext:
+    con: duckdb.DuckDBPyConnection
+    client: Go1Client
+    settings: Go1Settings
+    run_id: int
+    started_at: datetime  # the run's start, UTC: no window reads past it
+    since: datetime | None = None  # --since: replaces the cursor for this run
+    progress: ProgressFn = lambda stats: None
+
+
+class Lander:
+    """Buffers response bodies and lands them a batch at a time."""
+
+    def __init__(self, ctx: StreamContext, table: RawTable, stats: StreamStats,
+                 hits_path: str = HITS, batch_records: int = 5000) -> None:
+        self.ctx = ctx
+        self.table = table
+        self.stats = stats
+        self.hits_path = hits_path
+        self.batch_records = batch_records
+        self._bodies: list[str] = []
+        self._buffered = 0
+
+    def add(self, page: Page, records: int) -> None:
+        self._bodies.append(page.text)
+        self._buffered += records
+        self.stats.pages += 1
+        self.stats.records_read += records
+        if self._buffered >= self.batch_records:
+            self.flush()
+        self.ctx.progress(self.stats)
+
+    def flush(self) -> None:
+        if self._bodies:
+            land_bodies(self.ctx.con, self.table, self.ctx.run_id, datetime.now(UTC),
+                        self._bodies, self.hits_path)
+        self._bodies = []
+        self._buffered = 0
+
+    def finish(self) -> int:
+        """Land what is left, drop what is not new, and return the rows this run added."""
+        self.flush()
+        self.stats.records_landed = settle(self.ctx.con, self.table, self.ctx.run_id)
+        return self.stats.records_landed
+
+
+def hits_of(page: Page) -> list[dict]:
+    """The ``hits`` of a list page; a body without a list is a contract breach, not empty."""
+    data = page.data
+    hits = data.get("hits") if isinstance(data, dict) else None
+    if not isinstance(hits, list):
+        raise ExtractError(f"GET {page.url}: the response has no 'hits' list")
+    return hits

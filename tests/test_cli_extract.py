@@ -1,0 +1,111 @@
+"""`python cli.py extract` as a user runs it: exit codes, one-line errors, no secret anywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.go1 import Go1Sandbox
+from warehouse import RunLock, open_warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_extract_lands_every_stream_and_prints_a_summary(go1_env: dict[str, str]) -> None:
+    result = cli("extract", env=go1_env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["stream", "status", "requests"]
+    assert [line.split()[:2] for line in lines[1:4]] == [
+        ["learning_objects", "ok"], ["enrollments", "ok"], ["user_accounts", "ok"]]
+    con = open_warehouse(go1_env["GO1SYNC_WAREHOUSE"])
+    assert con.execute("SELECT command, status FROM meta.runs").fetchall() == [
+        ("extract", "success")]
+
+
+def test_one_stream_can_be_chosen(go1_env: dict[str, str]) -> None:
+    result = cli("extract", "--stream", "learning_objects", env=go1_env)
+    assert result.returncode == 0, result.stderr
+    con = open_warehouse(go1_env["GO1SYNC_WAREHOUSE"])
+    assert con.execute("SELECT stream FROM meta.stream_runs").fetchall() == [
+        ("learning_objects",)]
+
+
+def test_a_failed_stream_exits_1_and_the_others_still_land(go1_env: dict[str, str]) -> None:
+    env = {**go1_env, "GO1_ENROLLMENTS_PATH": "/enrollments"}  # not served: 404
+    result = cli("extract", env=env)
+    assert result.returncode == 1
+    assert "enrollments       FAILED" in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: stream(s) failed: enrollments; their cursors were kept")
+    con = open_warehouse(go1_env["GO1SYNC_WAREHOUSE"])
+    assert con.execute("SELECT stream, status FROM meta.stream_runs ORDER BY stream").fetchall() \
+        == [("enrollments", "failed"), ("learning_objects", "success"),
+            ("user_accounts", "success")]
+    assert con.execute("SELECT status FROM meta.runs").fetchone() == ("partial",)
+
+
+def test_a_wrong_secret_is_one_clear_line(go1_env: dict[str, str]) -> None:
+    wrong = "not-the-secret-4711"
+    result = cli("extract", env={**go1_env, "GO1_CLIENT_SECRET": wrong})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: Go1 refused the client credentials (check GO1_CLIENT_ID and "
+        "GO1_CLIENT_SECRET): AUTH_TOKEN_INVALID Invalid credentials.")
+    assert wrong not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("args", "env_change", "message"), [
+    (["extract"], {"GO1_CLIENT_ID": ""}, "missing setting GO1_CLIENT_ID"),
+    (["extract"], {"GO1_API_URL": "http://gateway.go1.com"}, "invalid setting GO1_API_URL"),
+    (["extract", "--since", "last week"], {}, "is neither a date nor a date-time"),
+    (["extract", "--since", "2999-01-01"], {}, "is in the future"),
+    (["extract", "--stream", "courses"], {}, "Invalid value for '--stream'"),
+])
+def test_bad_usage_or_configuration_exits_2(go1_env: dict[str, str], args: list[str],
+                                            env_change: dict[str, str], message: str) -> None:
+    result = cli(*args, env={**go1_env, **env_change})
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_concurrent_run_is_refused(go1_env: dict[str, str]) -> None:
+    with RunLock(go1_env["GO1SYNC_WAREHOUSE"], "extract"):
+        result = cli("extract", env=go1_env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: another run is in progress (started ")
+    assert f"by pid {os.getpid()}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_and_tokens_never_reach_warehouse_logs_or_cassettes(
+        go1: Go1Sandbox, go1_env: dict[str, str]) -> None:
+    go1.faults.add("429", path="/learning-objects", retry_after=0)
+    go1.faults.add("401", path="/report-data/enrolment/enrollments")  # forces a second token
+    result = cli("-v", "extract", env=go1_env)
+    assert result.returncode == 0, result.stderr
+    tokens = {r.headers["Authorization"].removeprefix("Bearer ")
+              for r in go1.requests if "Authorization" in r.headers}
+    assert len(tokens) >= 2
+    secrets = [go1_env["GO1_CLIENT_SECRET"], *tokens]
+    warehouse = Path(go1_env["GO1SYNC_WAREHOUSE"])
+    places = {"stdout and logs": (result.stdout + result.stderr).encode()}
+    for file in [*warehouse.parent.glob(warehouse.name + "*"),
+                 *(ROOT / "tests" / "cassettes").rglob("*.yaml")]:
+        places[str(file)] = file.read_bytes()
+    assert "retrying" in result.stderr or "trying again" in result.stderr  # logs were written
+    for name, content in places.items():
+        for secret in secrets:
+            assert secret.encode() not in content, f"a secret is in {name}"
