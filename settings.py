@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -98,6 +99,13 @@ def parse_api_path(value: str) -> str:
     return text.rstrip("/")
 
 
+def parse_memory(value: str) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text, re.IGNORECASE):
+        raise ValueError("expected an amount such as 256MB or 2GB")
+    return text
+
+
 def parse_text(value: str) -> str:
     text = str(value).strip()
     if not text:
@@ -137,6 +145,8 @@ SETTINGS: tuple[Setting, ...] = (
             help="how far before the cursor each enrollment extract starts reading again"),
     Setting("warehouse.path", "GO1SYNC_WAREHOUSE", parse_path, "warehouse/go1sync.duckdb",
             help="the DuckDB file"),
+    Setting("warehouse.memory_limit", "GO1SYNC_DUCKDB_MEMORY_LIMIT", parse_memory, "256MB",
+            help="memory DuckDB may use before it spills to disk"),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -201,6 +211,10 @@ class Config:
 
     def warehouse_path(self) -> Path:
         return Path(self.get("warehouse.path"))
+
+    def memory_limit(self) -> str:
+        value: str = self.get("warehouse.memory_limit")
+        return value
 
     def portal_url(self) -> str:
         value: str = self.get("go1.portal_url")

@@ -31,7 +31,8 @@ def run_extract(config: Config, streams: Sequence[str], since: datetime | None =
     settings = config.go1()
     path = config.warehouse_path()
     options = {"streams": list(streams), "since": since.isoformat() if since else None}
-    with run_session(path, "extract", options) as session, Go1Client(settings) as client:
+    with run_session(path, "extract", options, config.memory_limit()) as session, \
+            Go1Client(settings) as client:
         outcomes = run_streams(session.con, client, settings, session.run_id, streams, since,
                                progress)
         session.counts = {

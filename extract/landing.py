@@ -9,6 +9,7 @@ in this run (overlapping windows) and a version identical to the one already sto
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,11 +28,16 @@ class RawTable:
     order_path: str | None = None  # within a run, the version with the largest value wins
 
     def sql(self, template: str) -> str:
-        """Fill the table and key names into a query, quoted by sqlglot."""
-        table = exp.to_table(self.name).sql("duckdb")
-        key = exp.to_identifier(self.key_column).sql("duckdb")
-        rendered = template.replace("{table}", table).replace("{key}", key)
-        return parse_one(rendered, read="duckdb").sql("duckdb")
+        """Fill the table and key names into a query, quoted by sqlglot (once per query)."""
+        return _render(self, template)
+
+
+@functools.cache
+def _render(table: RawTable, template: str) -> str:
+    name = exp.to_table(table.name).sql("duckdb")
+    key = exp.to_identifier(table.key_column).sql("duckdb")
+    rendered = template.replace("{table}", name).replace("{key}", key)
+    return parse_one(rendered, read="duckdb").sql("duckdb")
 
 
 LEARNING_OBJECTS = RawTable("raw.go1_learning_objects", "lo_id", "$.lo_id", "$.updated_time")

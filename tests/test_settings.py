@@ -59,6 +59,13 @@ def test_plain_http_is_accepted_on_loopback(url: str) -> None:
     assert load_config(env={**GO1_ENV, "GO1_API_URL": url}).go1().api_url == url
 
 
+def test_memory_limit_takes_an_amount() -> None:
+    assert load_config(env={}).memory_limit() == "256MB"
+    assert load_config(env={"GO1SYNC_DUCKDB_MEMORY_LIMIT": "2GB"}).memory_limit() == "2GB"
+    with pytest.raises(SettingsError, match="GO1SYNC_DUCKDB_MEMORY_LIMIT"):
+        load_config(env={"GO1SYNC_DUCKDB_MEMORY_LIMIT": "lots"}).memory_limit()
+
+
 def test_invalid_number_is_named() -> None:
     with pytest.raises(SettingsError, match="GO1SYNC_MAX_IN_FLIGHT"):
         load_config(env={**GO1_ENV, "GO1SYNC_MAX_IN_FLIGHT": "0"}).go1()

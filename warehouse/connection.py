@@ -13,15 +13,25 @@ from warehouse.migrations import apply_migrations
 _PID = re.compile(r"PID (\d+)")
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection whose session speaks UTC, so TIMESTAMPTZ values never shift on display."""
+DEFAULT_MEMORY_LIMIT = "256MB"
+
+
+def connect(path: Path | str, *, read_only: bool = False,
+            memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """A connection whose session speaks UTC, so TIMESTAMPTZ values never shift on display.
+
+    DuckDB would otherwise cache up to 80% of the machine's memory; a fixed limit (it spills
+    to a temporary directory beside the file past it) keeps a run's memory flat whatever the
+    number of enrollments.
+    """
     target = Path(path)
     if not read_only:
         target.parent.mkdir(parents=True, exist_ok=True)
     elif not target.exists():
         raise WarehouseError(f"no warehouse at {target}: run `python cli.py extract` first")
     try:
-        con = duckdb.connect(str(target), read_only=read_only)
+        con = duckdb.connect(str(target), read_only=read_only,
+                             config={"memory_limit": memory_limit})
     except duckdb.IOException as exc:
         pid = _PID.search(str(exc))
         holder = f" (pid {pid[1]})" if pid else ""
@@ -35,9 +45,10 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return con
 
 
-def open_warehouse(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def open_warehouse(path: Path | str, *, read_only: bool = False,
+                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
     """Connect and bring the schema up to date (migrations need a writable file)."""
-    con = connect(path, read_only=read_only)
+    con = connect(path, read_only=read_only, memory_limit=memory_limit)
     if not read_only:
         apply_migrations(con)
     return con

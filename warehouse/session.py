@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.connection import open_warehouse
+from warehouse.connection import DEFAULT_MEMORY_LIMIT, open_warehouse
 from warehouse.lock import RunLock
 from warehouse.runs import close_abandoned_runs, finish_run, start_run
 
@@ -31,11 +31,11 @@ class RunSession:
 
 
 @contextmanager
-def run_session(path: Path | str, command: str,
-                options: Mapping[str, Any]) -> Iterator[RunSession]:
+def run_session(path: Path | str, command: str, options: Mapping[str, Any],
+                memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[RunSession]:
     """Yield a session; its run record is finished with ``session.status`` or ``failed``."""
     with RunLock(path, command):
-        con = open_warehouse(path)
+        con = open_warehouse(path, memory_limit=memory_limit)
         try:
             close_abandoned_runs(con)
             session = RunSession(con, start_run(con, command, options), command)

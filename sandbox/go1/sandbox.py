@@ -20,7 +20,7 @@ from sandbox.go1.app import Go1App, error_response
 from sandbox.go1.data import Go1Seed, gc_paused, generate
 from sandbox.go1.store import EnrollmentsView, Go1Store
 from sandbox.go1.timefmt import format_us, style_for, to_us, truncate
-from sandbox.httpserver import ApiServer, Faults, LoggedRequest
+from sandbox.httpserver import ApiServer, Faults, LoggedRequest, Request, Response
 
 DEFAULT_INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
 
@@ -49,6 +49,14 @@ class Go1Sandbox:
 
     def stop(self) -> None:
         self._server.stop()
+
+    def handle(self, request: Request) -> Response | None:
+        """Answer one request without HTTP (latency and faults included; ``None``: dropped).
+
+        Benchmarks use it to measure go1sync's side alone, without two HTTP stacks sharing
+        the machine's cores.
+        """
+        return self._server.handle(request)
 
     def wait(self) -> None:
         """Block until :meth:`stop` is called (for a foreground server)."""

@@ -24,6 +24,8 @@ def test_opening_applies_migrations_once(tmp_path: Path) -> None:
         "SELECT schema_name FROM information_schema.schemata").fetchall()}
     assert {"raw", "staging", "marts", "meta"} <= schemas
     assert con.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit is not None and limit[0] in ("244.1 MiB", "256.0 MB")  # 256MB, as DuckDB says it
 
 
 def test_a_session_records_its_run(tmp_path: Path) -> None:
