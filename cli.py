@@ -153,6 +153,107 @@ def extract(ctx: click.Context, since: datetime | None, streams: Sequence[str]) 
 
 
 @main.command()
+@click.pass_context
+def transform(ctx: click.Context) -> None:
+    """Run the SQL models (models/) and their audits: raw.* -> staging.* -> marts.*.
+
+    Prints rows and time per model. A failing blocking audit stops the run before anything is
+    materialised (exit 1, naming the model, the audit and offending rows); failing
+    non-blocking audits are listed as warnings.
+    """
+    from warehouse.transform import run_transform
+
+    report = run_transform(_config(ctx))
+    click.echo(f"{'model':<34} {'kind':<6} {'rows':>10} {'seconds':>8}  fingerprint")
+    for m in report.result.models:
+        changed = click.style(" (changed)", fg="yellow") if m.changed else ""
+        click.echo(f"{m.name:<34} {m.kind:<6} {m.rows:>10,} {m.seconds:>8.2f}  "
+                   f"{m.fingerprint[:12]}{changed}")
+    for a in report.result.audits:
+        if a.failing_rows:
+            click.secho(f"warning: audit {a.model}.{a.audit} found {a.failing_rows} row(s)",
+                        fg="yellow", err=True)
+    passed = sum(1 for a in report.result.audits if not a.failing_rows)
+    click.echo(f"{passed} of {len(report.result.audits)} audits passed · run {report.run_id} · "
+               f"warehouse {report.warehouse}")
+
+
+@main.group()
+def models() -> None:
+    """Inspect the SQL models: their versions, compiled SQL and lineage."""
+
+
+def _project(ctx: click.Context) -> Any:
+    from warehouse.models import load_project
+    from warehouse.transform import MODELS_DIR
+
+    return load_project(MODELS_DIR, variables=_config(ctx).model_variables())
+
+
+@models.command("list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    """Name, materialisation, fingerprint, and whether it changed since the last transform."""
+    from warehouse.connection import connect
+    from warehouse.models import describe
+
+    project = _project(ctx)
+    path = _config(ctx).warehouse_path()
+    if path.exists():
+        con = connect(path, read_only=True)
+        try:
+            infos = describe(con, project)
+        finally:
+            con.close()
+    else:
+        infos = describe(_memory_warehouse(), project)
+    click.echo(f"{'model':<34} {'kind':<6} {'fingerprint':<13} changed since last run")
+    for info in infos:
+        changed = {None: "never run", True: "yes", False: "no"}[info.changed_since_last_run]
+        click.echo(f"{info.name:<34} {info.kind:<6} {info.fingerprint[:12]:<13} {changed}")
+
+
+def _memory_warehouse() -> Any:
+    import duckdb
+
+    return duckdb.connect()
+
+
+@models.command("show")
+@click.argument("name")
+@click.pass_context
+def models_show(ctx: click.Context, name: str) -> None:
+    """Print the compiled SQL of one model (what transform runs for it)."""
+    project = _project(ctx)
+    if name not in project.models:
+        _fail(f"no model named {name!r}; `python cli.py models list` lists them", EXIT_USAGE)
+    model = project.models[name]
+    click.echo(f"-- {model.qualified} ({model.kind}) from {model.path}")
+    click.echo(f"-- fingerprint {model.fingerprint}")
+    click.echo(model.sql.strip())
+
+
+@models.command("lineage")
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]), default="text",
+              show_default=True, help="Text on the terminal, or a Mermaid or Graphviz graph.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead.")
+@click.pass_context
+def models_lineage(ctx: click.Context, fmt: str, out: str | None) -> None:
+    """The graph of sources, seeds and models."""
+    from pathlib import Path
+
+    from warehouse.models import lineage_dot, lineage_mermaid, lineage_text
+
+    render = {"text": lineage_text, "mermaid": lineage_mermaid, "dot": lineage_dot}[fmt]
+    text = render(_project(ctx))
+    if out:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
+@main.command()
 @click.option("--warehouse", "warehouse_path", default="warehouse/demo.duckdb", show_default=True,
               type=click.Path(dir_okay=False), help="Where the demo's warehouse goes (replaced).")
 def demo(warehouse_path: str) -> None:

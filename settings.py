@@ -106,6 +106,13 @@ def parse_memory(value: str) -> str:
     return text
 
 
+def parse_language(value: str) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"[a-z]{2,3}(_[A-Za-z]{2,4})?", text):
+        raise ValueError("expected a 360Learning defaultLang value such as en, fr or en_GB")
+    return text
+
+
 def parse_text(value: str) -> str:
     text = str(value).strip()
     if not text:
@@ -143,6 +150,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("go1.enrollment_overlap_minutes", "GO1SYNC_ENROLLMENT_OVERLAP_MINUTES",
             parse_non_negative_int, "60",
             help="how far before the cursor each enrollment extract starts reading again"),
+    Setting("models.fallback_language", "GO1SYNC_FALLBACK_LANGUAGE", parse_language, "en",
+            help="the 360Learning defaultLang of content whose Go1 language is unknown"),
     Setting("warehouse.path", "GO1SYNC_WAREHOUSE", parse_path, "warehouse/go1sync.duckdb",
             help="the DuckDB file"),
     Setting("warehouse.memory_limit", "GO1SYNC_DUCKDB_MEMORY_LIMIT", parse_memory, "256MB",
@@ -211,6 +220,11 @@ class Config:
 
     def warehouse_path(self) -> Path:
         return Path(self.get("warehouse.path"))
+
+    def model_variables(self) -> dict[str, str]:
+        """What the SQL models read with var(): the mapping's settings."""
+        return {"portal_url": self.portal_url(),
+                "fallback_language": self.get("models.fallback_language")}
 
     def memory_limit(self) -> str:
         value: str = self.get("warehouse.memory_limit")

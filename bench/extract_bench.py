@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.memory import peak_rss_mb  # noqa: E402
 
 
 def start_sandbox(learning_objects: int, users: int, enrollments: int,
@@ -68,7 +69,7 @@ def child(streams: list[str]) -> None:
     total = time.monotonic() - began
     figures = {
         "seconds": total,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "streams": {
             o.stats.stream: {"seconds": o.seconds, "requests": o.stats.requests,
                              "read": o.stats.records_read, "landed": o.stats.records_landed,

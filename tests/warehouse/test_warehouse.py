@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from warehouse import RunLock, WarehouseError, open_warehouse
+from warehouse.migrations import available_migrations
 from warehouse.session import run_session
 
 
@@ -17,9 +18,9 @@ def test_opening_applies_migrations_once(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     open_warehouse(path).close()
     con = open_warehouse(path)
-    assert con.execute("SELECT version, name FROM meta.schema_migrations").fetchall() == [
-        (1, "init")
-    ]
+    applied = con.execute("SELECT version, name FROM meta.schema_migrations").fetchall()
+    assert applied == [(m.version, m.name) for m in available_migrations()]
+    assert applied[0] == (1, "init")
     schemas = {r[0] for r in con.execute(
         "SELECT schema_name FROM information_schema.schemata").fetchall()}
     assert {"raw", "staging", "marts", "meta"} <= schemas

@@ -1,0 +1,36 @@
+{{ config(materialized='table', description='Latest version of every Go1 enrollment, timestamps parsed to UTC, with the learner email joined in from the user account.') }}
+{{ column('enrollment_id', 'Go1 enrollment id; a re-enrolment is a new id, the old enrollment stays here as it last was.') }}
+{{ column('status', 'Go1 status, trimmed and lower-case: completed, in-progress, not-started, assigned, or any other value Go1 sends.') }}
+{{ column('pass', 'Go1 pass: true, false, or NULL when Go1 leaves it empty.') }}
+{{ column('created_at', 'Go1 created_time parsed to UTC.') }}
+{{ column('updated_at', 'Go1 updated_time parsed to UTC.') }}
+{{ column('email', 'The learner email (Go1 user account user.email, trimmed, lower-case): 360Learning matches learners by email.') }}
+{{ audit('unique', columns=['enrollment_id']) }}
+
+WITH parsed AS (
+    -- One JSON parse per record (see staging.go1_learning_objects).
+    SELECT
+        e.enrollment_id, e._run_id, e._record_hash,
+        from_json(e.record, '{"lo_id": "VARCHAR", "user_account_id": "VARCHAR",
+                              "status": "VARCHAR", "pass": "VARCHAR",
+                              "created_time": "VARCHAR", "updated_time": "VARCHAR"}') AS j
+    FROM {{ source('raw', 'go1_enrollments_latest') }} AS e
+)
+
+SELECT
+    p.enrollment_id,
+    nullif(trim(p.j.lo_id), '') AS lo_id,
+    nullif(trim(p.j.user_account_id), '') AS user_account_id,
+    nullif(lower(trim(p.j.status)), '') AS status,
+    try_cast(p.j.pass AS BOOLEAN) AS pass,
+    p.j.created_time AS created_time_text,
+    p.j.updated_time AS updated_time_text,
+    try_cast(p.j.created_time AS TIMESTAMPTZ) AS created_at,
+    try_cast(p.j.updated_time AS TIMESTAMPTZ) AS updated_at,
+    nullif(lower(trim(u.record ->> '$.user.email')), '') AS email,
+    u.user_account_id IS NOT NULL AS account_known,
+    p._run_id AS go1sync_run_id,
+    p._record_hash
+FROM parsed AS p
+LEFT JOIN {{ source('raw', 'go1_user_accounts_latest') }} AS u
+    ON u.user_account_id = p.j.user_account_id

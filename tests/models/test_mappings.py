@@ -1,0 +1,369 @@
+"""Every row of the description's two mapping tables, with a concrete Go1 input and the result.
+
+Each test lands raw Go1 JSON the way the extract does, runs the real models/ project, and reads
+the marts as an analyst would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from extract.landing import ENROLLMENTS, LEARNING_OBJECTS, USER_ACCOUNTS, WHOLE_BODY, land_bodies
+from warehouse import open_warehouse
+from warehouse.models import load_project, run_project
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+PORTAL = "https://360learning-dev.mygo1.com"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def learning_object(key: str, **change: Any) -> dict[str, Any]:
+    """A Go1 v3 learning object with every include, as the library listing returns it."""
+    lo_id = key
+    record: dict[str, Any] = {
+        "id": f"con_{lo_id}", "lo_id": lo_id,
+        "created_time": "2024-01-01T00:00:00Z", "updated_time": "2025-03-01T10:00:00Z",
+        "core": {"type": "course", "title": f"Course {lo_id}",
+                 "description": "<p>Learn <strong>this</strong> &amp; that</p>",
+                 "image": {"value": f"https://img.example.com/{lo_id}.jpg"}},
+        "relevance": {"duration": 30, "language": "en", "author": {"name": "Ada Lovelace"}},
+        "lifecycle": {"state": "published"},
+        "provider": {"name": "Acme Learning", "logo": "https://img.example.com/acme.png"},
+        "topics": {"items": [{"id": 1, "name": "Leadership"}, {"id": 2, "name": "Sales"}]},
+    }
+    for path, value in change.items():
+        node = record
+        *parents, leaf = path.split("__")
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is _DROP:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return record
+
+
+_DROP = object()
+
+
+def enrollment(id_: str, lo_id: str = "100", user: str = "7", status: str = "in-progress",
+               passed: bool | None = None, created: str = "2025-04-01T08:00:00Z",
+               updated: str = "2025-04-02T09:30:00Z") -> dict[str, Any]:
+    return {"id": id_, "lo_id": lo_id, "user_account_id": user, "status": status,
+            "pass": passed, "result": 0, "created_time": created, "updated_time": updated}
+
+
+def account(id_: str, email: str | None) -> dict[str, Any]:
+    return {"id": id_, "user": {"email": email, "given_name": "A", "family_name": "B"}}
+
+
+@dataclass
+class Go1Data:
+    learning_objects: list[dict[str, Any]] = field(default_factory=list)
+    unlisted: set[str] = field(default_factory=set)  # in raw, not in the latest listing
+    enrollments: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=lambda: [account("7", "Ann@Acme.com")])
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = open_warehouse(tmp_path / "w.duckdb")
+    yield con
+    con.close()
+
+
+Transform = Callable[..., duckdb.DuckDBPyConnection]
+
+
+@pytest.fixture
+def transform(warehouse: duckdb.DuckDBPyConnection) -> Transform:
+    def run(data: Go1Data, fallback_language: str = "en",
+            portal_url: str = PORTAL + "/") -> duckdb.DuckDBPyConnection:
+        con = warehouse
+        con.execute("INSERT INTO meta.runs (run_id, command, started_at, status) "
+                    "VALUES (1, 'extract', now(), 'success')")
+        con.execute("INSERT INTO meta.stream_runs (run_id, stream, status, started_at) "
+                    "VALUES (1, 'learning_objects', 'success', now())")
+        page = json.dumps({"total": len(data.learning_objects), "hits": data.learning_objects})
+        land_bodies(con, LEARNING_OBJECTS, 1, NOW, [page])
+        listed = [r["lo_id"] for r in data.learning_objects
+                  if r.get("lo_id") and r["lo_id"] not in data.unlisted]
+        con.execute("INSERT INTO raw.go1_library_listings SELECT 1, unnest($ids), 'published'",
+                    {"ids": listed})
+        land_bodies(con, ENROLLMENTS, 1, NOW,
+                    [json.dumps({"total": 0, "hits": data.enrollments})])
+        land_bodies(con, USER_ACCOUNTS, 1, NOW, [json.dumps(a) for a in data.accounts],
+                    WHOLE_BODY)
+        project = load_project(MODELS, variables={"portal_url": portal_url,
+                                                  "fallback_language": fallback_language})
+        run_project(con, project, 2)
+        return con
+    return run
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def course(con: duckdb.DuckDBPyConnection, lo_id: str) -> dict[str, Any]:
+    found = rows(con, "SELECT * FROM marts.content_360 WHERE external_id = ?", lo_id)
+    assert len(found) == 1, f"{lo_id} is not one course in marts.content_360"
+    return found[0]
+
+
+def reject(con: duckdb.DuckDBPyConnection, key: str) -> tuple[str, str | None]:
+    found = rows(con, "SELECT reason, detail FROM marts.rejects WHERE go1_key = ?", key)
+    assert len(found) == 1, f"{key} is not one reject"
+    return found[0]["reason"], found[0]["detail"]
+
+
+# --- catalog mapping --------------------------------------------------------------------------
+
+def test_catalog_row_by_row(transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("100")]))
+    c = course(con, "100")
+    assert c["external_id"] == "100"  # id -> externalId (the lo_id)
+    assert c["name"] == "Course 100"  # title -> name
+    assert c["description"] == "<p>Learn <strong>this</strong> &amp; that</p>"  # HTML kept
+    assert c["image"] == "https://img.example.com/100.jpg"  # image -> image URL
+    assert c["duration"] == 30  # delivery.duration -> minutes
+    assert c["authors"] == ["Ada Lovelace"]  # authors.name -> authors
+    assert c["lang"] == "en" and c["lang_source"] == "mapped"
+    assert c["launch_url"] == "https://360learning-dev.mygo1.com/play/100"  # no double slash
+    assert c["modified_at"] == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)  # updated_time
+    assert c["subjects"] == ["Leadership", "Sales"]  # topics -> subjects
+    assert c["content_type"] == "course"
+    assert c["archived"] is False and c["archived_reason"] is None
+
+
+@pytest.mark.parametrize(("go1_type", "content_type"), [
+    ("audio", "audiobook"), ("course", "course"), ("document", "article"),
+    ("interactive", "course"), ("link", "course"), ("text", "article"), ("video", "video"),
+])
+def test_the_seven_types_and_their_targets(transform: Transform, go1_type: str,
+                                           content_type: str) -> None:
+    con = transform(Go1Data([learning_object("100", core__type=go1_type)]))
+    assert course(con, "100")["content_type"] == content_type
+
+
+def test_playlist_and_award_are_not_synced_and_unknown_types_are_rejected(
+        transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("1", core__type="playlist"),
+                             learning_object("2", core__type="award"),
+                             learning_object("3", core__type="webinar")]))
+    assert rows(con, "SELECT * FROM marts.content_360") == []
+    assert reject(con, "1") == ("type_not_synced", "playlist")
+    assert reject(con, "2") == ("type_not_synced", "award")
+    assert reject(con, "3") == ("unknown_type", "webinar")
+
+
+@pytest.mark.parametrize(("image", "expected"), [
+    ("", None), ("   ", None), (_DROP, None), ("https://x/y.png", "https://x/y.png")])
+def test_blank_or_missing_image_is_left_empty(transform: Transform, image: Any,
+                                              expected: str | None) -> None:
+    con = transform(Go1Data([learning_object("100", core__image__value=image)]))
+    assert course(con, "100")["image"] == expected
+
+
+@pytest.mark.parametrize(("duration", "expected"), [
+    (0, None), (_DROP, None), (None, None), (7.5, 8), (45, 45), (250_000, None)])
+def test_zero_missing_or_out_of_range_duration_is_left_empty(
+        transform: Transform, duration: Any, expected: int | None) -> None:
+    con = transform(Go1Data([learning_object("100", relevance__duration=duration)]))
+    assert course(con, "100")["duration"] == expected
+
+
+@pytest.mark.parametrize(("language", "lang", "source"), [
+    ("en", "en", "mapped"), ("en-US", "en", "mapped"), ("en-GB", "en_GB", "mapped"),
+    ("fr-CA", "fr_CA", "mapped"), ("pt-BR", "pt_BR", "mapped"), ("zh-TW", "zh_tw", "mapped"),
+    ("zh-Hant", "zh_HANT", "mapped"), ("he", "he_IL", "mapped"), ("iw", "he_IL", "mapped"),
+    ("nb", "no", "mapped"), ("es-419", "es_MX", "mapped"), ("pt_PT", "pt", "mapped"),
+    ("it-CH", "it", "mapped_language"), ("xx-YY", "en", "fallback"), ("", "en", "fallback"),
+])
+def test_language_is_mapped_to_a_360learning_value(transform: Transform, language: str,
+                                                   lang: str, source: str) -> None:
+    con = transform(Go1Data([learning_object("100", relevance__language=language)]))
+    c = course(con, "100")
+    assert (c["lang"], c["lang_source"]) == (lang, source)
+
+
+def test_unknown_language_falls_back_to_the_setting_and_is_reported(
+        transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("100", relevance__language="xx-YY")]),
+                    fallback_language="fr")
+    c = course(con, "100")
+    assert (c["lang"], c["lang_source"], c["go1_language"]) == ("fr", "fallback", "xx-YY")
+
+
+def test_sources_fall_back_to_the_provider(transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("100", relevance__author=_DROP),
+                             learning_object("101", relevance__author=_DROP, provider=_DROP)]))
+    with_provider, with_nothing = course(con, "100"), course(con, "101")
+    assert (with_provider["authors"], with_provider["sources"]) == ([], ["Acme Learning"])
+    assert with_provider["sources_source"] == "provider"
+    assert (with_nothing["sources"], with_nothing["sources_source"]) == ([], "none")
+
+
+@pytest.mark.parametrize(("state", "listed", "archived", "reason"), [
+    ("published", True, False, None), ("retired", True, True, "retired"),
+    ("removed", True, True, "removed"), ("draft", True, True, "draft"),
+    ("published", False, True, "left_my_library"),
+])
+def test_archived_when_not_published_or_gone_from_my_library(
+        transform: Transform, state: str, listed: bool, archived: bool,
+        reason: str | None) -> None:
+    data = Go1Data([learning_object("100", lifecycle__state=state)],
+                   unlisted=set() if listed else {"100"})
+    c = course(transform(data), "100")
+    assert (c["archived"], c["archived_reason"]) == (archived, reason)
+
+
+@pytest.mark.parametrize("stamp", ["2025-03-01T11:00:00+01:00", "2025-03-01T10:00:00+0000",
+                                   "2025-03-01T10:00:00.000Z"])
+def test_modified_at_is_utc_whatever_the_spelling(transform: Transform, stamp: str) -> None:
+    con = transform(Go1Data([learning_object("100", updated_time=stamp)]))
+    assert course(con, "100")["modified_at"] == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def test_objects_that_cannot_be_mapped_are_rejected_with_a_reason(transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("1", core__title="  "),
+                             learning_object("2", updated_time="yesterday"),
+                             learning_object("3", lo_id=None)]))
+    assert rows(con, "SELECT * FROM marts.content_360") == []
+    assert reject(con, "1") == ("missing_title", None)
+    assert reject(con, "2") == ("unparseable_timestamp", "yesterday")
+    assert rows(con, "SELECT reason FROM marts.rejects WHERE go1_key IS NULL") == [
+        {"reason": "missing_id"}]
+
+
+# --- learner statistics mapping ----------------------------------------------------------------
+
+def attempt(con: duckdb.DuckDBPyConnection, enrollment_id: str) -> dict[str, Any]:
+    found = rows(con, "SELECT * FROM marts.attempts_360 WHERE go1_enrollment_id = ?",
+                 enrollment_id)
+    assert len(found) == 1, f"enrollment {enrollment_id} is not one attempt"
+    return found[0]
+
+
+def stats(transform: Transform, *enrollments: dict[str, Any],
+          accounts: list[dict[str, Any]] | None = None) -> duckdb.DuckDBPyConnection:
+    data = Go1Data([learning_object("100"), learning_object("200", core__type="playlist")],
+                   enrollments=list(enrollments))
+    if accounts is not None:
+        data.accounts = accounts
+    return transform(data)
+
+
+def test_completed_enrollment_closes_an_attempt(transform: Transform) -> None:
+    con = stats(transform, enrollment("1", status="completed", passed=True))
+    a = attempt(con, "1")
+    assert a["external_course_id"] == "100"  # lo_id -> externalCourseId
+    assert a["user_email"] == "ann@acme.com"
+    assert a["first_activity"] == datetime(2025, 4, 1, 8, 0, tzinfo=UTC)  # created_time
+    assert a["last_activity"] == datetime(2025, 4, 2, 9, 30, tzinfo=UTC)  # updated_time
+    assert a["completed_at"] == a["last_activity"]  # completedAt = updated_time when completed
+    assert (a["progress"], a["result"], a["attempt_state"]) == (100, "success", "closed")
+    assert (a["score"], a["time_spent_ms"]) == (None, 0)  # score undefined, 0 ms spent
+
+
+def test_in_progress_enrollment_opens_an_attempt(transform: Transform) -> None:
+    a = attempt(stats(transform, enrollment("1", status="in-progress")), "1")
+    assert (a["progress"], a["result"], a["completed_at"], a["attempt_state"]) == (
+        50, None, None, "open")
+
+
+def test_pass_true_while_in_progress_is_success(transform: Transform) -> None:
+    a = attempt(stats(transform, enrollment("1", status="in-progress", passed=True)), "1")
+    assert (a["progress"], a["result"], a["attempt_state"]) == (50, "success", "open")
+
+
+def test_completed_with_pass_false_is_failed(transform: Transform) -> None:
+    a = attempt(stats(transform, enrollment("1", status="completed", passed=False)), "1")
+    assert (a["progress"], a["result"], a["attempt_state"]) == (100, "failed", "closed")
+
+
+@pytest.mark.parametrize(("status", "passed"), [("in-progress", False), ("completed", None)])
+def test_no_result_otherwise(transform: Transform, status: str, passed: bool | None) -> None:
+    assert attempt(stats(transform, enrollment("1", status=status, passed=passed)),
+                   "1")["result"] is None
+
+
+@pytest.mark.parametrize("status", ["not-started", "assigned", "pending", ""])
+def test_other_statuses_are_ignored_with_a_reason(transform: Transform, status: str) -> None:
+    con = stats(transform, enrollment("1", status=status))
+    assert rows(con, "SELECT * FROM marts.attempts_360") == []
+    assert reject(con, "1") == ("status_ignored", status or "(none)")
+
+
+def test_status_spelling_is_tolerated(transform: Transform) -> None:
+    a = attempt(stats(transform, enrollment("1", status=" Completed ", passed=True)), "1")
+    assert a["progress"] == 100
+
+
+def test_a_reenrolment_gives_a_second_attempt(transform: Transform) -> None:
+    con = stats(transform,
+                enrollment("1", status="completed", passed=True, created="2025-01-01T00:00:00Z",
+                           updated="2025-01-05T00:00:00Z"),
+                enrollment("2", status="in-progress", created="2025-06-01T00:00:00Z",
+                           updated="2025-06-02T00:00:00Z"))
+    found = rows(con, "SELECT go1_enrollment_id, attempt_state FROM marts.attempts_360 "
+                      "ORDER BY first_activity")
+    assert found == [{"go1_enrollment_id": "1", "attempt_state": "closed"},
+                     {"go1_enrollment_id": "2", "attempt_state": "open"}]
+
+
+def test_enrollments_of_content_not_synced_are_rejected(transform: Transform) -> None:
+    con = stats(transform, enrollment("1", lo_id="200"), enrollment("2", lo_id="999"))
+    assert reject(con, "1") == ("content_not_synced", "200")
+    assert reject(con, "2") == ("content_not_synced", "999")
+
+
+def test_learners_without_an_email_are_rejected(transform: Transform) -> None:
+    con = stats(transform, enrollment("1", user="7"), enrollment("2", user="8"),
+                enrollment("3", user="9"),
+                accounts=[account("7", ""), account("8", None)])
+    assert [reject(con, key) for key in ("1", "2", "3")] == [
+        ("learner_without_email", "7"), ("learner_without_email", "8"),
+        ("learner_without_email", "9")]
+
+
+def test_timestamps_that_do_not_parse_are_rejected(transform: Transform) -> None:
+    con = stats(transform, enrollment("1", created="soon"),
+                enrollment("2", created="2025-05-01T00:00:00Z", updated="2025-04-01T00:00:00Z"))
+    assert reject(con, "1")[0] == "unparseable_timestamp"
+    assert reject(con, "2")[0] == "last_activity_before_first_activity"
+
+
+def test_two_enrollments_that_would_make_one_attempt_keep_the_newest(
+        transform: Transform) -> None:
+    con = stats(transform, enrollment("1", updated="2025-04-02T00:00:00Z"),
+                enrollment("2", updated="2025-04-03T00:00:00Z"))
+    assert attempt(con, "2")["go1_enrollment_id"] == "2"
+    assert reject(con, "1")[0] == "duplicate_key"
+
+
+def test_every_enrollment_is_an_attempt_or_a_reject(transform: Transform) -> None:
+    con = stats(transform, enrollment("1", status="completed"), enrollment("2", status="assigned"),
+                enrollment("3", lo_id="200"), enrollment("4", user="404"))
+    counted = rows(con, "SELECT (SELECT count(*) FROM marts.attempts_360) AS attempts, "
+                        "(SELECT count(*) FROM marts.rejects WHERE entity = 'enrollment') AS rej")
+    assert counted == [{"attempts": 1, "rej": 3}]
+
+
+def test_columns_explain_the_rule_they_implement(transform: Transform) -> None:
+    con = stats(transform, enrollment("1"))
+    comments = dict(con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() "
+        "WHERE schema_name = 'marts' AND table_name = 'attempts_360'").fetchall())
+    assert "100 progress if the status is completed" in comments["progress"]
+    assert comments["completed_at"].startswith("Spec: completedAt")

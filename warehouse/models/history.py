@@ -1,0 +1,68 @@
+"""A run's record in ``meta``: each model's version, its SQL and size, and every audit outcome.
+
+The record is what ties a pushed row back to the SQL that produced it (``compiled_sql`` and
+``fingerprint`` per run), and what ``describe`` compares the project with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import duckdb
+
+from warehouse.models.project import Model, Project
+from warehouse.models.results import AuditResult, ModelInfo, ModelResult
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?", [schema, name]).fetchone()
+    return bool(row and row[0])
+
+
+def last_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each model's fingerprint in the latest committed run that built it."""
+    if not _has_table(con, "meta", "model_runs"):
+        return {}  # a read-only warehouse from before the models migration
+    rows = con.execute(
+        "SELECT model, fingerprint FROM meta.model_runs "
+        "QUALIFY row_number() OVER (PARTITION BY model ORDER BY run_id DESC) = 1").fetchall()
+    return {str(model): str(fingerprint) for model, fingerprint in rows}
+
+
+def describe(con: duckdb.DuckDBPyConnection, project: Project) -> list[ModelInfo]:
+    """Every model with its version and whether it differs from the last run that built it."""
+    previous = last_fingerprints(con)
+    return [
+        ModelInfo(m.name, m.kind, m.fingerprint,
+                  None if m.name not in previous else previous[m.name] != m.fingerprint)
+        for m in project.models.values()
+    ]
+
+
+def record_models(con: duckdb.DuckDBPyConnection, run_id: int, project: Project,
+                  built: Iterable[tuple[Model, ModelResult, str]]) -> None:
+    """Insert one ``meta.model_runs`` row per model: (model, its result, the SQL executed)."""
+    con.executemany(
+        "INSERT INTO meta.model_runs (run_id, model, kind, fingerprint, parents, compiled_sql, "
+        "rows, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [[run_id, m.name, m.kind, m.fingerprint, json.dumps(_inputs(project, m)), statement,
+          result.rows, result.seconds] for m, result, statement in built],
+    )
+
+
+def _inputs(project: Project, model: Model) -> list[str]:
+    """The model's inputs as ``schema.table``: parent models and seeds, then sources."""
+    return [project.models[p].qualified for p in model.parents] + list(model.sources)
+
+
+def record_audits(con: duckdb.DuckDBPyConnection, run_id: int,
+                  results: Iterable[AuditResult]) -> None:
+    rows = [[run_id, a.model, a.audit, a.blocking, a.failing_rows,
+             json.dumps(a.sample, default=str)] for a in results]
+    if rows:
+        con.executemany(
+            "INSERT INTO meta.audit_results (run_id, model, audit, blocking, failing_rows, "
+            "sample) VALUES (?, ?, ?, ?, ?, ?)", rows)

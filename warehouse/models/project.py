@@ -1,0 +1,219 @@
+"""Loading a models project: find the files, render and parse each, order the DAG, version it.
+
+``load_project`` needs no warehouse: every check that can be made from the files (refs,
+cycles, syntax, one query per model, described columns that the query lists) is made here,
+so a mistake is reported before anything is written. What only the warehouse knows (sources
+exist, ``SELECT *`` columns) is checked by the runner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from warehouse.models.audits import Audit
+from warehouse.models.errors import ModelError
+from warehouse.models.fingerprint import SHORT, model_fingerprint, seed_fingerprint
+from warehouse.models.graph import CycleError, dependency_order, upstream
+from warehouse.models.rendering import Rendered, render_model
+from warehouse.models.seeds import SEED_SCHEMA, SeedColumn, load_statement, read_header
+from warehouse.models.sql import normalised, output_columns, parse_query, quoted_table
+
+MODEL_SCHEMAS = ("staging", "marts", "reconcile")
+DEFAULT_KIND = {"staging": "view", "marts": "table", "reconcile": "table"}
+_STAGE_RANK = {SEED_SCHEMA: 0, "staging": 1, "marts": 2, "reconcile": 3}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def display_path(path: Path) -> str:
+    """The path as the analyst would type it: relative to the working directory when inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model or seed, rendered and versioned. ``sql`` is the rendered query (a seed's
+    load statement); ``parents`` are model/seed names, ``sources`` ``schema.table`` names."""
+
+    name: str
+    schema: str
+    path: Path
+    kind: str  # view | table | seed
+    sql: str
+    parents: tuple[str, ...]
+    sources: tuple[str, ...]
+    columns: dict[str, str]
+    audits: tuple[Audit, ...]
+    description: str | None
+    fingerprint: str
+    query: exp.Query | None = None
+    seed_columns: tuple[SeedColumn, ...] = ()
+    line_map: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def table(self) -> str:
+        return quoted_table(self.schema, self.name)
+
+    @property
+    def where(self) -> str:
+        return display_path(self.path)
+
+
+@dataclass(frozen=True)
+class Project:
+    """All models and seeds of a project, in dependency order (parents first)."""
+
+    root: Path
+    models: dict[str, Model]
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self, name: str) -> str:
+        return self.model(name).fingerprint
+
+    def short_fingerprint(self, name: str) -> str:
+        return self.fingerprint(name)[:SHORT]
+
+    def model(self, name: str) -> Model:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise ModelError(f"{name!r} names no model or seed") from None
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({s for m in self.models.values() for s in m.sources})
+
+    def children(self, name: str) -> list[str]:
+        return [m.name for m in self.models.values() if name in m.parents]
+
+    def selection(self, select: Iterable[str] | None) -> list[Model]:
+        """The selected models and their upstream, in dependency order (all when None)."""
+        if select is None:
+            return list(self.models.values())
+        wanted = set(select)
+        unknown = sorted(wanted - set(self.models))
+        if unknown:
+            raise ModelError(f"select: {', '.join(map(repr, unknown))} names no model or seed")
+        keep = upstream(wanted, {n: m.parents for n, m in self.models.items()})
+        return [m for n, m in self.models.items() if n in keep]
+
+
+@dataclass
+class _File:
+    name: str
+    schema: str
+    path: Path
+
+    @property
+    def where(self) -> str:
+        return display_path(self.path)
+
+
+def load_project(root: Path, variables: Mapping[str, Any] | None = None) -> Project:
+    """Render, parse, order and fingerprint every model and seed under ``root``."""
+    variables = dict(variables or {})
+    files = _discover(root)
+    relations = {f.name: quoted_table(f.schema, f.name) for f in files.values()}
+    parents: dict[str, tuple[str, ...]] = {}
+    pending: dict[str, dict[str, Any]] = {}
+    for name, file in files.items():
+        if file.schema == SEED_SCHEMA:
+            data = file.path.read_bytes()
+            parents[name] = ()
+            pending[name] = {"data": data, "columns": read_header(data, file.where)}
+            continue
+        text = file.path.read_text(encoding="utf-8")
+        rendered = render_model(text, file.where, relations[name], relations, variables)
+        query = parse_query(rendered.sql, file.where, rendered.line_map)
+        _check_described_columns(query, rendered.columns, file.where)
+        parents[name] = tuple(rendered.refs)
+        pending[name] = {"rendered": rendered, "query": query}
+    try:
+        order = dependency_order(parents, lambda n: (_STAGE_RANK[files[n].schema], n))
+    except CycleError as exc:
+        chain = " -> ".join(files[n].where for n in exc.cycle)
+        raise ModelError(f"a cycle of refs: {chain}") from None
+    models: dict[str, Model] = {}
+    for name in order:
+        file, info = files[name], pending[name]
+        if file.schema == SEED_SCHEMA:
+            models[name] = _seed(file, info["data"], info["columns"])
+        else:
+            models[name] = _model(file, info["rendered"], info["query"], models)
+    return Project(root, models, variables)
+
+
+def _discover(root: Path) -> dict[str, _File]:
+    if not root.is_dir():
+        raise ModelError(f"no models directory at {display_path(root)}")
+    found: dict[str, _File] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if (path.suffix not in (".sql", ".csv") or not path.is_file()
+                or any(part.startswith(".") for part in relative.parts)):
+            continue
+        where = display_path(path)
+        folder = relative.parts[0] if len(relative.parts) == 2 else None
+        if path.suffix == ".sql" and folder not in MODEL_SCHEMAS:
+            raise ModelError(f"{where}: a model belongs in {', '.join(MODEL_SCHEMAS)}/")
+        if path.suffix == ".csv" and folder != SEED_SCHEMA:
+            raise ModelError(f"{where}: a seed belongs in {SEED_SCHEMA}/")
+        assert folder is not None
+        name = path.stem
+        if not _NAME.match(name):
+            raise ModelError(f"{where}: a model name is letters, digits and _ ({name!r})")
+        twin = next((f for f in found.values() if f.name.lower() == name.lower()), None)
+        if twin is not None:
+            raise ModelError(f"{twin.where} and {where}: two models or seeds named {name!r}")
+        found[name] = _File(name, folder, path)
+    return found
+
+
+def _check_described_columns(query: exp.Query, columns: Mapping[str, str], where: str) -> None:
+    produced = output_columns(query)
+    if produced is None:
+        return  # SELECT *: the runner checks against the materialised table
+    names = {c.lower() for c in produced}
+    for column in columns:
+        if column.lower() not in names:
+            raise ModelError(f"{where}: column({column!r}) is not a column of the model "
+                             f"(it produces {', '.join(produced)})")
+
+
+def _seed(file: _File, data: bytes, columns: list[SeedColumn]) -> Model:
+    return Model(
+        name=file.name, schema=SEED_SCHEMA, path=file.path, kind="seed",
+        sql=load_statement(file.name, file.path, columns), parents=(), sources=(),
+        columns={}, audits=(), description=None,
+        fingerprint=seed_fingerprint(columns, data), seed_columns=tuple(columns),
+    )
+
+
+def _model(file: _File, rendered: Rendered, query: exp.Query, done: Mapping[str, Model]) -> Model:
+    kind = rendered.config.get("materialized", DEFAULT_KIND[file.schema])
+    description = rendered.config.get("description")
+    sources = tuple(f"{schema}.{table}" for schema, table in rendered.sources)
+    parents = tuple(rendered.refs)
+    fingerprint = model_fingerprint(
+        kind=kind, query=normalised(query), columns=rendered.columns,
+        description=description, audits=rendered.audits,
+        parents={p: done[p].fingerprint for p in parents}, sources=sources,
+    )
+    return Model(
+        name=file.name, schema=file.schema, path=file.path, kind=kind, sql=rendered.sql,
+        parents=parents, sources=sources, columns=dict(rendered.columns),
+        audits=tuple(rendered.audits), description=description, fingerprint=fingerprint,
+        query=query, line_map=tuple(rendered.line_map),
+    )
