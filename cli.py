@@ -259,8 +259,9 @@ def models_lineage(ctx: click.Context, fmt: str, out: str | None) -> None:
 def demo(warehouse_path: str) -> None:
     """Run go1sync end to end on a built-in sandbox: no credentials, no network.
 
-    Extracts from a seeded Go1 stand-in, changes Go1 (a course finished, a course retired, a
-    title edited), extracts again, and prints what each run landed and how to look at it.
+    Extracts from a seeded Go1 stand-in and maps it (transform), changes Go1 (a course
+    finished, a course retired, a title edited), does both again, and prints what each run
+    landed and mapped, and how to look at it.
     """
     from pathlib import Path
 
@@ -268,15 +269,16 @@ def demo(warehouse_path: str) -> None:
 
     report = run_demo(Path(warehouse_path), click.echo)
     for number, run in enumerate(report.runs, start=1):
-        click.secho(f"\nRun {number} (run id {run.run_id})", bold=True)
+        click.secho(f"\nRun {number} (run id {run.extract.run_id})", bold=True)
         if number == 2:
             click.echo("after these changes in Go1: " + "; ".join(report.changes))
-        print_stream_summary(run.outcomes)
+        print_stream_summary(run.extract.outcomes)
+        click.echo("mapped: " + ", ".join(f"{n:,} {what}" for what, n in run.marts.items()))
     click.secho("\nLook at the warehouse:", bold=True)
     click.echo(f"  duckdb {report.warehouse}")
     for title, sql in QUERIES:
         click.echo(f"  -- {title}\n  {sql}")
-    if not all(run.ok for run in report.runs):
+    if not all(run.extract.ok for run in report.runs):
         _fail("a demo run failed", EXIT_FAILED)
 
 

@@ -113,6 +113,20 @@ def parse_language(value: str) -> str:
     return text
 
 
+def parse_group_ids(value: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in str(value).split(",") if part.strip())
+    if not ids:
+        raise ValueError("expected one or more group ids separated by commas")
+    return ids
+
+
+def parse_email(value: str) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        raise ValueError("expected an email address")
+    return text
+
+
 def parse_text(value: str) -> str:
     text = str(value).strip()
     if not text:
@@ -150,6 +164,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("go1.enrollment_overlap_minutes", "GO1SYNC_ENROLLMENT_OVERLAP_MINUTES",
             parse_non_negative_int, "60",
             help="how far before the cursor each enrollment extract starts reading again"),
+    Setting("l360.api_url", "L360_API_URL", parse_url, "https://app.360learning.com",
+            help="360Learning API host (EU; https://app.us.360learning.com in the US)"),
+    Setting("l360.client_id", "L360_CLIENT_ID", parse_text, help="360Learning API client id"),
+    Setting("l360.client_secret", "L360_CLIENT_SECRET", parse_text, secret=True,
+            help="360Learning API client secret"),
+    Setting("l360.group_ids", "L360_GROUP_IDS", parse_group_ids,
+            help="360Learning group ids, comma-separated: the first hosts the integration"),
+    Setting("l360.admin_email", "L360_ADMIN_EMAIL", parse_email,
+            help="the connector admin (a platform administrator or owner), the courses' author"),
+    Setting("l360.platform_name", "L360_PLATFORM_NAME", parse_text, "Go1",
+            help="the integration's externalPlatform name"),
     Setting("models.fallback_language", "GO1SYNC_FALLBACK_LANGUAGE", parse_language, "en",
             help="the 360Learning defaultLang of content whose Go1 language is unknown"),
     Setting("warehouse.path", "GO1SYNC_WAREHOUSE", parse_path, "warehouse/go1sync.duckdb",
@@ -172,6 +197,18 @@ class Go1Settings:
     enrollments_path: str = "/report-data/enrolment/enrollments"
     max_in_flight: int = 4
     enrollment_overlap_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class L360Settings:
+    """What the 360Learning client and the integration setup need."""
+
+    api_url: str
+    client_id: str
+    client_secret: Secret
+    group_ids: tuple[str, ...]
+    admin_email: str
+    platform_name: str = "Go1"
 
 
 class Config:
@@ -216,6 +253,16 @@ class Config:
             enrollments_path=self.get("go1.enrollments_path"),
             max_in_flight=self.get("go1.max_in_flight"),
             enrollment_overlap_minutes=self.get("go1.enrollment_overlap_minutes"),
+        )
+
+    def l360(self) -> L360Settings:
+        return L360Settings(
+            api_url=self.get("l360.api_url"),
+            client_id=self.get("l360.client_id"),
+            client_secret=self.get("l360.client_secret"),
+            group_ids=self.get("l360.group_ids"),
+            admin_email=self.get("l360.admin_email"),
+            platform_name=self.get("l360.platform_name"),
         )
 
     def warehouse_path(self) -> Path:

@@ -63,24 +63,36 @@ FROM (
 _SETTLE = """
 DELETE FROM {table} WHERE rowid IN (
     WITH current_run AS (
-        SELECT rowid AS rid, {key} AS k, _record_hash,
-               row_number() OVER (
-                   PARTITION BY coalesce({key}, _record_hash)
-                   ORDER BY try_cast(json_extract_string(record, $order_path) AS TIMESTAMPTZ)
-                            DESC NULLS LAST,
-                            _extracted_at DESC) AS copy
+        SELECT rowid AS rid, coalesce({key}, _record_hash) AS k, {key} AS key_value,
+               _record_hash, _extracted_at
         FROM {table} WHERE _run_id = $run_id
     ),
+    read_twice AS (
+        SELECT k FROM current_run GROUP BY k HAVING count(*) > 1
+    ),
+    later_copies AS (
+        -- Only keys read more than once this run need their records' timestamps: reading
+        -- every record's JSON here would cost memory in proportion to the whole run.
+        SELECT c.rid,
+               row_number() OVER (
+                   PARTITION BY c.k
+                   ORDER BY try_cast(json_extract_string(t.record, $order_path) AS TIMESTAMPTZ)
+                            DESC NULLS LAST,
+                            c._extracted_at DESC) AS copy
+        FROM current_run AS c
+        JOIN read_twice USING (k)
+        JOIN {table} AS t ON t.rowid = c.rid
+    ),
     before_run AS (
-        SELECT {key} AS k, _record_hash FROM {table}
+        SELECT {key} AS key_value, arg_max(_record_hash, (_run_id, _extracted_at)) AS hash
+        FROM {table}
         WHERE _run_id < $run_id AND {key} IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _run_id DESC, _extracted_at DESC) = 1
+        GROUP BY {key}
     )
-    SELECT rid FROM current_run WHERE copy > 1
-    UNION ALL
+    SELECT rid FROM later_copies WHERE copy > 1
+    UNION
     SELECT c.rid FROM current_run AS c
-    JOIN before_run AS b ON b.k = c.k AND b._record_hash = c._record_hash
-    WHERE c.copy = 1
+    JOIN before_run AS b ON b.key_value = c.key_value AND b.hash = c._record_hash
 )
 """
 

@@ -13,27 +13,35 @@ from pathlib import Path
 
 from extract.job import ExtractReport, run_extract
 from sandbox.go1 import Go1Sandbox, Go1Seed
-from settings import load_config
+from settings import Config, load_config
+from warehouse.connection import connect
+from warehouse.transform import run_transform
 
 STREAMS = ["learning_objects", "enrollments", "user_accounts"]
 SYNCED = {"course", "document", "interactive", "text", "video", "link", "audio"}
 
 QUERIES = (
-    ("what each run did",
-     "SELECT run_id, stream, records_read, records_landed FROM meta.stream_runs ORDER BY 1, 2;"),
-    ("the catalog by type and state",
-     "SELECT record->>'$.core.type' AS type, record->>'$.lifecycle.state' AS state, count(*) "
-     "FROM raw.go1_learning_objects_latest GROUP BY ALL ORDER BY ALL;"),
-    ("enrollments by status",
-     "SELECT record->>'$.status' AS status, count(*) FROM raw.go1_enrollments_latest "
-     "GROUP BY ALL ORDER BY 2 DESC;"),
+    ("courses for 360Learning, by type and whether archived",
+     "SELECT content_type, archived, archived_reason, count(*) FROM marts.content_360 "
+     "GROUP BY ALL ORDER BY ALL;"),
+    ("learners with open attempts",
+     "SELECT user_email, count(*) AS open_attempts FROM marts.attempts_360 "
+     "WHERE attempt_state = 'open' GROUP BY 1 ORDER BY 2 DESC LIMIT 10;"),
+    ("why records were not mapped",
+     "SELECT entity, reason, count(*) FROM marts.rejects GROUP BY ALL ORDER BY 3 DESC;"),
 )
+
+
+@dataclass
+class DemoRun:
+    extract: ExtractReport
+    marts: dict[str, int]  # what the models made of it
 
 
 @dataclass
 class DemoReport:
     warehouse: Path
-    runs: list[ExtractReport]
+    runs: list[DemoRun]
     changes: list[str]
 
 
@@ -70,9 +78,26 @@ def run_demo(warehouse: Path, echo: Callable[[str], None] = print) -> DemoReport
     try:
         config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(warehouse)})
         echo(f"Go1 sandbox on {go1.url}; warehouse {warehouse}")
-        first = run_extract(config, STREAMS)
+        first = _run(config)
         changes = change_go1(go1)
-        second = run_extract(config, STREAMS)
+        second = _run(config)
     finally:
         go1.stop()
     return DemoReport(warehouse, [first, second], changes)
+
+
+def _run(config: Config) -> DemoRun:
+    extracted = run_extract(config, STREAMS)
+    run_transform(config)
+    con = connect(config.warehouse_path(), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT (SELECT count(*) FROM marts.content_360 WHERE NOT archived),"
+            " (SELECT count(*) FROM marts.content_360 WHERE archived),"
+            " (SELECT count(*) FROM marts.attempts_360 WHERE attempt_state = 'open'),"
+            " (SELECT count(*) FROM marts.attempts_360 WHERE attempt_state = 'closed'),"
+            " (SELECT count(*) FROM marts.rejects)").fetchone()
+    finally:
+        con.close()
+    names = ("live courses", "archived courses", "open attempts", "closed attempts", "rejects")
+    return DemoRun(extracted, dict(zip(names, row or (), strict=True)))

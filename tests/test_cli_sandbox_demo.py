@@ -33,10 +33,20 @@ def test_demo_extracts_changes_go1_and_extracts_again(tmp_path: Path) -> None:
     assert "Run 1" in result.stdout and "Run 2" in result.stdout
     assert "completed (pass)" in result.stdout and "retired" in result.stdout
     con = open_warehouse(warehouse)
-    landed = dict(con.execute("SELECT stream, records_landed FROM meta.stream_runs "
-                              "WHERE run_id = 2").fetchall())
+    landed = dict(con.execute(
+        "SELECT stream, records_landed FROM meta.stream_runs WHERE run_id = "
+        "(SELECT max(run_id) FROM meta.runs WHERE command = 'extract')").fetchall())
     # the second run lands exactly the three changes: one enrollment, two learning objects
     assert landed == {"learning_objects": 2, "enrollments": 1, "user_accounts": 0}
+    # ... and the models map them: the retired course archived, the finished course closed
+    retired = next(line for line in result.stdout.splitlines() if line.endswith(" retired"))
+    lo_id = retired.split("learning object ")[1].split()[0]
+    assert con.execute("SELECT archived, archived_reason FROM marts.content_360 "
+                       "WHERE external_id = ?", [lo_id]).fetchone() == (True, "retired")
+    done = result.stdout.split("after these changes in Go1: enrollment ")[1].split()[0]
+    assert con.execute("SELECT attempt_state, progress FROM marts.attempts_360 "
+                       "WHERE go1_enrollment_id = ?", [done]).fetchone() == ("closed", 100)
+    assert result.stdout.count("mapped: ") == 2
 
 
 def test_sandbox_prints_variables_that_point_extract_at_it(tmp_path: Path) -> None:
