@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,11 +40,12 @@ def test_demo_extracts_changes_go1_and_extracts_again(tmp_path: Path) -> None:
     # the second run lands exactly the three changes: one enrollment, two learning objects
     assert landed == {"learning_objects": 2, "enrollments": 1, "user_accounts": 0}
     # ... and the models map them: the retired course archived, the finished course closed
-    retired = next(line for line in result.stdout.splitlines() if line.endswith(" retired"))
-    lo_id = retired.split("learning object ")[1].split()[0]
+    changed = re.search(r"enrollment (\d+) completed .*learning object (\d+) retired",
+                        result.stdout)
+    assert changed, result.stdout
+    done, lo_id = changed.groups()
     assert con.execute("SELECT archived, archived_reason FROM marts.content_360 "
                        "WHERE external_id = ?", [lo_id]).fetchone() == (True, "retired")
-    done = result.stdout.split("after these changes in Go1: enrollment ")[1].split()[0]
     assert con.execute("SELECT attempt_state, progress FROM marts.attempts_360 "
                        "WHERE go1_enrollment_id = ?", [done]).fetchone() == ("closed", 100)
     assert result.stdout.count("mapped: ") == 2
