@@ -144,8 +144,11 @@ class Spec:
 
     @staticmethod
     def _validator(schema: dict[str, Any], document: dict[str, Any]) -> Draft202012Validator:
-        # the references are "#/components/schemas/X": give the schema the components to point at
-        rooted = dict(schema, components=document.get("components", {}))
+        # "#/components/schemas/X" references are copied in place (validating 10,000 items is
+        # about twice as fast without reference lookups); a recursive one stays a reference, so
+        # the schema carries the components for it to point at
+        components = document.get("components", {})
+        rooted = dict(_inline(schema, components.get("schemas", {}), ()), components=components)
         return Draft202012Validator(rooted, format_checker=FORMATS)
 
     def operation(self, method: str, path: str) -> Operation:
@@ -208,6 +211,20 @@ class Spec:
             for path, methods in document["paths"].items():
                 for method in methods:
                     yield method.upper(), path
+
+
+def _inline(node: Any, schemas: dict[str, Any], seen: tuple[str, ...]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/") and len(node) == 1:
+            name = ref.rsplit("/", 1)[1]
+            if name not in seen and name in schemas:
+                return _inline(schemas[name], schemas, (*seen, name))
+            return node
+        return {key: _inline(value, schemas, seen) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(value, schemas, seen) for value in node]
+    return node
 
 
 @functools.lru_cache(maxsize=1)
