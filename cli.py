@@ -19,6 +19,7 @@ from extract.errors import ExtractError
 from extract.runner import StreamOutcome
 from extract.streams import StreamStats
 from extract.timestamps import TimestampError, parse_since
+from load.errors import LoadError
 from settings import Config, SettingsError, load_config
 from warehouse.errors import WarehouseError
 
@@ -39,7 +40,7 @@ class Go1SyncGroup(click.Group):
             return super().invoke(ctx)
         except SettingsError as exc:
             _fail(str(exc), EXIT_USAGE)
-        except (ExtractError, WarehouseError) as exc:
+        except (ExtractError, WarehouseError, LoadError) as exc:
             _fail(str(exc), EXIT_FAILED)
 
 
@@ -176,6 +177,62 @@ def transform(ctx: click.Context) -> None:
     passed = sum(1 for a in report.result.audits if not a.failing_rows)
     click.echo(f"{passed} of {len(report.result.audits)} audits passed · run {report.run_id} · "
                f"warehouse {report.warehouse}")
+
+
+@main.command()
+@click.pass_context
+def plan(ctx: click.Context) -> None:
+    """Show what `push` would send to 360Learning now (counts and examples); sends nothing."""
+    from load.job import run_plan
+
+    result = run_plan(_config(ctx))
+    click.echo(f"{'kind':<10} {'operation':<10} {'rows':>9}  examples")
+    for kind, counts in (("course", result.courses), ("attempt", result.attempts)):
+        for op in sorted(counts):
+            sample = ", ".join(result.samples.get(f"{kind} {op}", []))
+            click.echo(f"{kind:<10} {op:<10} {counts[op]:>9,}  {sample}")
+    if result.rejected_courses:
+        click.echo(f"{result.rejected_courses:,} course(s) cannot make a valid payload "
+                   "(rejected when pushed, see meta.push_ledger)")
+    if result.held_attempts:
+        click.echo(f"{result.held_attempts:,} attempt(s) wait for their course to exist in "
+                   "360Learning")
+    click.echo(f"{result.writes:,} row(s) would be written")
+
+
+@main.command("push")
+@click.pass_context
+def push_command(ctx: click.Context) -> None:
+    """Send the changes to 360Learning: courses, archives, sharing, statistics.
+
+    Settles first any bulk operation an interrupted run left unconfirmed. Exit 0 when every
+    row went through, 1 when some failed (they are sent again next run; see meta.push_ledger).
+    """
+    from load.job import run_push
+
+    def progress(kind: str, count: Any) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r{kind:<15} {count.succeeded:>9,} ok {count.failed:>7,} failed",
+                       nl=False, err=True)
+
+    report = run_push(_config(ctx), progress)
+    if sys.stderr.isatty():
+        click.echo(err=True)
+    result = report.result
+    if result.settled_operations:
+        click.echo(f"settled {result.settled_operations} operation(s) left by an earlier run")
+    click.echo(f"{'kind':<15} {'sent':>9} {'ok':>9} {'failed':>7} {'rejected':>8}")
+    for kind, c in result.counts.items():
+        click.echo(f"{kind:<15} {c.sent:>9,} {c.succeeded:>9,} {c.failed:>7,} {c.rejected:>8,}")
+    if not result.counts:
+        click.echo("nothing new to push")
+    for kind, key, error in result.errors[:10]:
+        click.secho(f"  {kind} {key}: {error}", fg="red")
+    click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
+    if result.failed:
+        _fail(f"{result.failed} row(s) failed and will be sent again next run; "
+              "SELECT * FROM meta.push_ledger WHERE status <> 'success' shows them",
+              EXIT_FAILED)
 
 
 @main.group()

@@ -1,0 +1,60 @@
+"""Finding (or creating) the 360Learning integration the courses and statistics belong to.
+
+One integration per platform, group and ``externalPlatform`` name: found by name in the first
+group of ``L360_GROUP_IDS``, else created with the connector admin as author. The other groups
+receive the courses in their catalog and library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from load.client import L360Client
+from load.errors import LoadError
+from settings import L360Settings
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: str
+    group_id: str
+    author_id: str | None
+    share_group_ids: tuple[str, ...]
+    created: bool = False
+
+
+def admin_user_id(client: L360Client, email: str) -> str:
+    users = client.get("/api/v2/users", [("mail[eq]", email)]).data
+    if isinstance(users, list) and users and users[0].get("_id"):
+        return str(users[0]["_id"])
+    raise LoadError(f"the connector admin {email} (L360_ADMIN_EMAIL) is not a 360Learning user")
+
+
+def check_group(client: L360Client, group_id: str) -> None:
+    try:
+        client.get(f"/api/v2/groups/{group_id}")
+    except LoadError as exc:
+        if exc.status == 404:
+            raise LoadError(f"360Learning has no group {group_id} (L360_GROUP_IDS)") from None
+        raise
+
+
+def ensure_integration(client: L360Client, settings: L360Settings) -> Integration:
+    host, *others = settings.group_ids
+    found = client.get("/api/v2/integrations",
+                       [("externalPlatform[eq]", settings.platform_name)]).data
+    for item in found if isinstance(found, list) else []:
+        if str(item.get("groupId")) == host and item.get("_id"):
+            return Integration(str(item["_id"]), host, item.get("authorId"), tuple(others))
+    check_group(client, host)
+    author = admin_user_id(client, settings.admin_email)
+    try:
+        created = client.post("/api/v2/integrations", {
+            "externalPlatform": settings.platform_name, "groupId": host, "authorId": author,
+        }).data
+    except LoadError as exc:
+        if exc.code == "reservedPlatformName":
+            raise LoadError(f"360Learning reserves the platform name {settings.platform_name!r}"
+                            " (L360_PLATFORM_NAME): choose another") from None
+        raise
+    return Integration(str(created["_id"]), host, author, tuple(others), created=True)

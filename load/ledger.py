@@ -1,0 +1,219 @@
+"""The push ledger: every row sent, its bulk operation, its outcome, and promotion.
+
+Order of writes, each committed before the next step, so a crash anywhere leaves a ledger the
+next run can finish from:
+
+1. rows written ``pending`` (with their payload) before the submit;
+2. after the 202, the operation id recorded and the rows marked ``submitted``;
+3. when the results are read, in ONE transaction: each row ``success`` or ``error``, the
+   operation ``completed``/``error``, and the successes promoted into the committed snapshot.
+
+A row is promoted only on 360Learning's success; everything needed to promote it is in its
+ledger row, so an operation submitted by a process that died is settled by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from load.bulk import BulkOperation, BulkOutcome
+
+
+@dataclass(frozen=True)
+class PushRow:
+    kind: str  # course_upsert | course_archive | attempt
+    key: str
+    operation: str
+    payload: dict[str, Any]
+    payload_hash: str | None
+
+
+def record_pending(con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[PushRow],
+                   status: str = "pending", error: str | None = None) -> None:
+    """Write rows before they are sent (or ``rejected`` ones that will not be)."""
+    if not rows:
+        return
+    con.execute(
+        """
+        INSERT OR REPLACE INTO meta.push_ledger
+        SELECT $run_id, r.kind, r.key, r.operation, r.payload_hash, r.payload, NULL, $status,
+               $error,
+               1 + coalesce((SELECT count(*) FROM meta.push_ledger AS l
+                             WHERE l.kind = r.kind AND l.key = r.key
+                               AND l.payload_hash IS NOT DISTINCT FROM r.payload_hash
+                               AND l.run_id < $run_id), 0),
+               now()
+        FROM (SELECT unnest($kinds) AS kind, unnest($keys) AS key, unnest($ops) AS operation,
+                     unnest($hashes) AS payload_hash,
+                     CAST(unnest($payloads) AS JSON) AS payload) AS r
+        """,
+        {"run_id": run_id, "status": status, "error": error,
+         "kinds": [r.kind for r in rows], "keys": [r.key for r in rows],
+         "ops": [r.operation for r in rows], "hashes": [r.payload_hash for r in rows],
+         "payloads": [json.dumps(r.payload) for r in rows]})
+
+
+def record_submitted(con: duckdb.DuckDBPyConnection, run_id: int, kind: str,
+                     keys: Sequence[str], operation: BulkOperation) -> None:
+    con.execute("BEGIN TRANSACTION")
+    con.execute("INSERT INTO meta.bulk_operations VALUES (?, ?, ?, ?, 'submitted', ?, NULL)",
+                [operation.id, run_id, kind, len(keys), operation.submitted_at])
+    con.execute(
+        "UPDATE meta.push_ledger SET status = 'submitted', bulk_operation_id = $op, "
+        "updated_at = now() "
+        "WHERE run_id = $run_id AND kind = $kind AND key IN (SELECT unnest($keys))",
+        {"op": operation.id, "run_id": run_id, "kind": kind, "keys": list(keys)})
+    con.execute("COMMIT")
+
+
+def _result_key(kind: str, item: dict[str, Any]) -> str | None:
+    """The ledger key an echoed input belongs to (courses: externalId; attempts: see below)."""
+    if kind.startswith("course"):
+        value = item.get("externalId")
+        return None if value is None else str(value)
+    return json.dumps([item.get("courseIdentifier", {}).get("value"),
+                       item.get("userIdentifier", {}).get("value"),
+                       item.get("firstActivityAt")])
+
+
+def apply_outcome(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> tuple[int, int]:
+    """Record an operation's results and promote its successes; return (succeeded, failed)."""
+    op_id = outcome.operation.id
+    rows = con.execute("SELECT kind, key, payload FROM meta.push_ledger "
+                       "WHERE bulk_operation_id = ?", [op_id]).fetchall()
+    by_result_key = {_result_key(kind, json.loads(payload)): (kind, key)
+                     for kind, key, payload in rows}
+    results: dict[str, tuple[bool, str | None, str | None]] = {}
+    for item in outcome.results:
+        match = by_result_key.get(_result_key(rows[0][0], item.input)) if rows else None
+        if match is not None:
+            results[match[1]] = (item.ok, item.resource_id, item.error)
+    keys = [key for _, key, _ in rows]
+    missing = "the operation ended in error" if outcome.status == "error" else \
+        "360Learning returned no result for this row"
+    ok_keys = [k for k in keys if results.get(k, (False, None, None))[0]]
+    failed = [(k, results[k][2] if k in results else missing) for k in keys if k not in ok_keys]
+    resources = [(k, results[k][1]) for k in ok_keys]
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "UPDATE meta.push_ledger SET status = 'success', error = NULL, updated_at = now() "
+            "WHERE bulk_operation_id = $op AND key IN (SELECT unnest($keys))",
+            {"op": op_id, "keys": ok_keys})
+        if failed:
+            con.execute(
+                "UPDATE meta.push_ledger AS l SET status = 'error', error = f.error, "
+                "updated_at = now() FROM (SELECT unnest($keys) AS key, unnest($errors) AS error) "
+                "AS f WHERE l.bulk_operation_id = $op AND l.key = f.key",
+                {"op": op_id, "keys": [k for k, _ in failed],
+                 "errors": [e or "failed" for _, e in failed]})
+        _promote(con, op_id, resources)
+        con.execute("UPDATE meta.bulk_operations SET status = ?, settled_at = now() "
+                    "WHERE operation_id = ?", [outcome.status, op_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(ok_keys), len(failed)
+
+
+def _promote(con: duckdb.DuckDBPyConnection, op_id: str,
+             resources: list[tuple[str, str | None]]) -> None:
+    """Move this operation's successful rows into the committed snapshot."""
+    if not resources:
+        return
+    params = {"op": op_id, "keys": [k for k, _ in resources],
+              "ids": [r for _, r in resources]}
+    con.execute(
+        """
+        INSERT OR REPLACE INTO meta.pushed_courses
+        SELECT l.key,
+               CASE WHEN l.kind = 'course_archive' THEN coalesce(p.payload_hash, '')
+                    ELSE l.payload_hash END,
+               l.kind = 'course_archive',
+               CASE WHEN l.kind = 'course_archive' THEN p.course_id
+                    ELSE coalesce(r.resource_id, p.course_id) END,
+               CASE WHEN l.kind = 'course_archive' THEN p.payload ELSE l.payload END,
+               l.run_id, now()
+        FROM meta.push_ledger AS l
+        JOIN (SELECT unnest($keys) AS key, unnest($ids) AS resource_id) AS r USING (key)
+        LEFT JOIN meta.pushed_courses AS p ON p.external_id = l.key
+        WHERE l.bulk_operation_id = $op AND l.kind IN ('course_upsert', 'course_archive')
+        """, params)
+    con.execute(
+        """
+        INSERT OR REPLACE INTO meta.pushed_attempts
+        SELECT l.key, l.payload_hash,
+               l.payload ->> '$.courseIdentifier.value',
+               l.payload ->> '$.userIdentifier.value',
+               CASE WHEN CAST(l.payload ->> '$.progress' AS DOUBLE) >= 100 THEN 'closed'
+                    ELSE 'open' END,
+               l.payload, l.run_id, now()
+        FROM meta.push_ledger AS l
+        WHERE l.bulk_operation_id = $op AND l.kind = 'attempt'
+          AND l.key IN (SELECT unnest($keys))
+        """, {"op": op_id, "keys": params["keys"]})
+
+
+def adopt(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> bool:
+    """Attach an operation the ledger never recorded (the process died between the 202 and
+    recording its id) to the ``pending`` rows its echoed inputs match, then settle it.
+
+    Resending those rows instead would be unsafe for statistics: an old completed record sent
+    again while a later attempt of the same learner is open merges into that attempt.
+    """
+    pending = con.execute("SELECT run_id, kind, key, payload FROM meta.push_ledger "
+                          "WHERE status = 'pending'").fetchall()
+    index = {(_result_key(kind, json.loads(payload)), kind): (run_id, kind, key)
+             for run_id, kind, key, payload in pending}
+    matched = []
+    for item in outcome.results:
+        for kind in ("course_upsert", "course_archive", "attempt"):
+            hit = index.get((_result_key(kind, item.input), kind))
+            if hit is not None:
+                matched.append(hit)
+                break
+    if not matched:
+        return False
+    run_id, kind = matched[0][0], matched[0][1]
+    keys = [key for r, k, key in matched if (r, k) == (run_id, kind)]
+    operation = outcome.operation
+    record_submitted(con, run_id, kind, keys,
+                     BulkOperation(operation.id, operation.location, operation.kind,
+                                   operation.submitted_at, len(keys)))
+    apply_outcome(con, outcome)
+    return True
+
+
+def pending_since(con: duckdb.DuckDBPyConnection) -> Any:
+    row = con.execute("SELECT min(updated_at) FROM meta.push_ledger WHERE status = 'pending'"
+                      ).fetchone()
+    return None if row is None else row[0]
+
+
+def known_operations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {str(r[0]) for r in con.execute(
+        "SELECT operation_id FROM meta.bulk_operations").fetchall()}
+
+
+def unconfirmed_operations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Operations submitted by an earlier run whose results were never read."""
+    return [(str(r[0]), str(r[1])) for r in con.execute(
+        "SELECT operation_id, kind FROM meta.bulk_operations WHERE status = 'submitted' "
+        "ORDER BY submitted_at").fetchall()]
+
+
+def abandon_pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows written but never submitted (the process died before the 202): not in the
+    snapshot, so the diff sends them again; mark them so the ledger says what happened."""
+    rows = con.execute(
+        "UPDATE meta.push_ledger SET status = 'error', updated_at = now(), "
+        "error = 'not sent: the run stopped before submitting; sent again by a later run' "
+        "WHERE status = 'pending' RETURNING key").fetchall()
+    return len(rows)

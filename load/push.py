@@ -1,0 +1,233 @@
+"""The ``push`` command: settle what an earlier run left open, then send only the changes.
+
+Courses go first (upserts, then archives), then sharing with the other groups, then statistics,
+since statistics of a course 360Learning does not know yet would fail. Up to three bulk
+operations run at once; each one's results are applied (ledger + promotion) as it completes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from load.bulk import BulkOperation, BulkOutcome, BulkRunner
+from load.changes import prepare
+from load.client import L360Client
+from load.errors import SubmitUncertain
+from load.integration import Integration, ensure_integration
+from load.ledger import (
+    PushRow,
+    abandon_pending,
+    adopt,
+    apply_outcome,
+    known_operations,
+    pending_since,
+    record_pending,
+    record_submitted,
+    unconfirmed_operations,
+)
+
+COURSE_BATCH = 10_000
+ARCHIVE_BATCH = 1_000
+STATS_BATCH = 10_000
+SHARE_BATCH = 10_000
+
+
+@dataclass
+class KindCount:
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class PushResult:
+    counts: dict[str, KindCount] = field(default_factory=dict)
+    settled_operations: int = 0
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # kind, key, error
+
+    def count(self, kind: str) -> KindCount:
+        return self.counts.setdefault(kind, KindCount())
+
+    @property
+    def failed(self) -> int:
+        return sum(c.failed + c.rejected for c in self.counts.values())
+
+
+ProgressFn = Callable[[str, KindCount], None]
+
+
+class Pusher:
+    """Sends rows kind by kind, keeping up to three operations in flight."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, runner: BulkRunner, run_id: int,
+                 result: PushResult, progress: ProgressFn) -> None:
+        self.con, self.runner, self.run_id = con, runner, run_id
+        self.result, self.progress = result, progress
+        self._open: deque[tuple[str, BulkOperation]] = deque()
+
+    def send(self, kind: str, method: str, path: str, batches: Iterator[list[PushRow]]) -> None:
+        for batch in batches:
+            if len(self._open) >= 3:
+                self._finish_one()
+            record_pending(self.con, self.run_id, batch)
+            self.result.count(kind).sent += len(batch)
+            try:
+                operation = self.runner.submit(method, path, [r.payload for r in batch])
+            except SubmitUncertain as exc:
+                # No operation id to settle: the rows stay out of the snapshot and go out
+                # again next run, which the attempt rule makes harmless (no forceNew).
+                self._fail_unsent(kind, batch, f"submit unanswered, sent again next run: {exc}")
+                continue
+            record_submitted(self.con, self.run_id, kind, [r.key for r in batch], operation)
+            self._open.append((kind, operation))
+        self.drain()
+
+    def _fail_unsent(self, kind: str, batch: list[PushRow], error: str) -> None:
+        record_pending(self.con, self.run_id, batch, status="error", error=error)
+        self.result.count(kind).failed += len(batch)
+        self.result.errors.extend((kind, r.key, error) for r in batch[:20])
+
+    def drain(self) -> None:
+        while self._open:
+            self._finish_one()
+
+    def _finish_one(self) -> None:
+        kind, operation = self._open.popleft()
+        self.settle(kind, self.runner.wait(operation))
+
+    def settle(self, kind: str, outcome: BulkOutcome) -> None:
+        ok, failed = apply_outcome(self.con, outcome)
+        count = self.result.count(kind)
+        count.succeeded += ok
+        count.failed += failed
+        if failed:
+            self.result.errors.extend(
+                (kind, str(k), str(e)) for k, e in self.con.execute(
+                    "SELECT key, error FROM meta.push_ledger WHERE bulk_operation_id = ? "
+                    "AND status = 'error' ORDER BY key LIMIT 20", [outcome.operation.id]
+                ).fetchall())
+        self.progress(kind, count)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, kind: str) -> list[PushRow]:
+    return [PushRow(kind, str(key), str(op), json.loads(payload), payload_hash)
+            for key, op, payload, payload_hash in con.execute(sql).fetchall()]
+
+
+def _batches(rows: Sequence[PushRow], size: int) -> Iterator[list[PushRow]]:
+    for start in range(0, len(rows), size):
+        yield list(rows[start:start + size])
+
+
+def _stats_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[PushRow]]:
+    """Statistics, oldest first per (course, learner), never splitting one learner's records
+    on one course across operations that may run at the same time (the attempt rule would
+    merge an older enrollment into a newer open attempt)."""
+    cursor = con.execute(
+        "SELECT key, operation, payload, payload_hash, external_course_id, user_email "
+        "FROM attempt_changes WHERE operation <> 'unchanged' AND course_in_360 "
+        "ORDER BY external_course_id, user_email, first_activity, key")
+    batch: list[PushRow] = []
+    group: list[PushRow] = []
+    current: tuple[str, str] | None = None
+    for key, op, payload, payload_hash, course, email in cursor.fetchall():
+        if (course, email) != current:
+            if len(batch) + len(group) > size and batch:
+                yield batch
+                batch = []
+            batch.extend(group)
+            group, current = [], (course, email)
+        group.append(PushRow("attempt", str(key), str(op), json.loads(payload), payload_hash))
+    if len(batch) + len(group) > size and batch:
+        yield batch
+        batch = []
+    batch.extend(group)
+    if batch:
+        yield batch
+
+
+def push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settings: Any,
+         run_id: int, progress: ProgressFn = lambda kind, count: None,
+         runner: BulkRunner | None = None) -> PushResult:
+    result = PushResult()
+    runner = runner or BulkRunner(client)
+    pusher = Pusher(con, runner, run_id, result, progress)
+
+    # 1. What an earlier run left open: settle it before diffing, so nothing is sent twice.
+    for operation_id, kind in unconfirmed_operations(con):
+        pusher.settle(kind, runner.settle(operation_id))
+        result.settled_operations += 1
+    since = pending_since(con)
+    if since is not None:  # rows written, then the process died: was their submit accepted?
+        known = known_operations(con)
+        for item in runner.find_operations(since=since):
+            operation_id = str(item.get("_id") or "")
+            if operation_id and operation_id not in known and adopt(
+                    con, runner.settle(operation_id)):
+                result.settled_operations += 1
+    abandon_pending(con)
+
+    prepare(con)
+    courses_path = None
+    changes = con.execute("SELECT count(*) FROM course_changes WHERE operation <> 'unchanged'"
+                          ).fetchone()
+    attempts = con.execute("SELECT count(*) FROM attempt_changes WHERE operation <> 'unchanged'"
+                           ).fetchone()
+    if not (changes and changes[0]) and not (attempts and attempts[0]):
+        return result  # nothing new: no write call at all
+
+    integration: Integration = ensure_integration(client, integration_settings)
+    courses_path = f"/api/v2/bulk/integrations/{integration.id}/courses"
+
+    # 2. Courses: rows that cannot make a valid payload are ledgered as rejected, not sent.
+    rejected = _rows(con, "SELECT key, operation, payload, payload_hash FROM course_changes "
+                          "WHERE operation IN ('add', 'change') AND payload_error IS NOT NULL",
+                     "course_upsert")
+    for row, (error,) in zip(rejected, con.execute(
+            "SELECT payload_error FROM course_changes WHERE operation IN ('add', 'change') "
+            "AND payload_error IS NOT NULL").fetchall(), strict=True):
+        record_pending(con, run_id, [row], status="rejected", error=error)
+        result.count("course_upsert").rejected += 1
+        result.errors.append(("course_upsert", row.key, error))
+    upserts = _rows(con, "SELECT key, operation, payload, payload_hash FROM course_changes "
+                         "WHERE operation IN ('add', 'change') AND payload_error IS NULL "
+                         "ORDER BY key", "course_upsert")
+    added = {r.key for r in upserts if r.operation == "add"}
+    pusher.send("course_upsert", "PUT", courses_path, _batches(upserts, COURSE_BATCH))
+    archives = [PushRow("course_archive", r.key, r.operation, {"externalId": r.key},
+                        r.payload_hash)
+                for r in _rows(con, "SELECT key, operation, '{}' AS payload, NULL FROM "
+                                    "course_changes WHERE operation = 'archive' ORDER BY key",
+                               "course_archive")]
+    pusher.send("course_archive", "DELETE", courses_path, _batches(archives, ARCHIVE_BATCH))
+
+    # 3. New courses reach the other groups' catalogs and libraries.
+    shared_groups = integration.share_group_ids
+    if added and shared_groups:
+        course_ids = [str(r[0]) for r in con.execute(
+            "SELECT course_id FROM meta.pushed_courses WHERE external_id IN "
+            "(SELECT unnest($keys)) AND course_id IS NOT NULL ORDER BY 1",
+            {"keys": sorted(added)}).fetchall()]
+        items = [{"groupId": g, "contentType": "course", "contentId": c}
+                 for g in shared_groups for c in course_ids]
+        for target in ("catalog", "library"):
+            for chunk in _batches([PushRow(f"share_{target}", f"{i['groupId']}/{i['contentId']}",
+                                           "add", i, None) for i in items], SHARE_BATCH):
+                outcome = runner.run("POST", f"/api/v2/bulk/groups/{target}",
+                                     [r.payload for r in chunk])
+                count = result.count(f"share_{target}")
+                count.sent += len(chunk)
+                count.succeeded += len(outcome.succeeded)
+                count.failed += len(outcome.failed)
+
+    # 4. Statistics, once their courses exist in 360Learning.
+    stats_path = f"/api/v2/bulk/integrations/{integration.id}/stats"
+    pusher.send("attempt", "POST", stats_path, _stats_batches(con, STATS_BATCH))
+    return result

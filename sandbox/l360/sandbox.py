@@ -1,0 +1,222 @@
+"""``L360Sandbox``: a 360Learning platform (API v2) served over HTTP in-process, for tests.
+
+Tests point the load code at :attr:`L360Sandbox.url` (``sb.env()`` gives the settings'
+environment variables), then assert on what the platform now holds (:attr:`courses`,
+:attr:`catalog`, :attr:`library`, :attr:`attempts`, :attr:`operations`) and on what the client
+sent (:attr:`requests`). Gateway faults are :attr:`faults` (shared with the Go1 sandbox);
+360Learning's own limits and bulk failures are :attr:`faults_360`.
+
+The inspection properties return copies taken under the store lock, so a test can hold them
+while the bulk worker goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from sandbox.httpserver import ApiServer, Faults, LoggedRequest, Request, Response
+from sandbox.l360.app import L360App, error_response
+from sandbox.l360.bulk import BulkRunner
+from sandbox.l360.knobs import L360Faults
+from sandbox.l360.spec import load_spec
+from sandbox.l360.store import L360Store, format_time
+
+DEFAULT_LEARNERS = ("ada.lovelace@acme-corp.com", "alan.turing@acme-corp.com",
+                    "grace.hopper@acme-corp.com", "edsger.dijkstra@acme-corp.com",
+                    "barbara.liskov@acme-corp.com")
+
+
+class L360Sandbox:
+    """A local 360Learning API v2: token, integrations, users, groups, courses, stats, bulk."""
+
+    def __init__(self, client_id: str = "sandbox-360-client",
+                 client_secret: str = "sandbox-360-secret",
+                 admin_email: str = "admin@acme-corp.com",
+                 learner_emails: Iterable[str] | None = None,
+                 group_ids: Sequence[str] | None = None, seed: int = 7,
+                 platform_name: str = "Go1") -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.admin_email = admin_email
+        self.platform_name = platform_name
+        self.seed = seed
+        self._fixed_now: datetime | None = None
+        self._store = L360Store(seed)
+        if group_ids is None:
+            self.group_ids = tuple(self._store.add_group(None, name)
+                                   for name in ("Acme Corp", "Acme Sales"))
+        else:
+            self.group_ids = tuple(self._store.add_group(group_id, f"Group {n}")
+                                   for n, group_id in enumerate(group_ids, 1))
+        if not self.group_ids:
+            raise ValueError("a platform needs at least one group")
+        self.admin_id = self._store.add_user(admin_email, admin=True)
+        for mail in DEFAULT_LEARNERS if learner_emails is None else learner_emails:
+            self._store.add_user(mail)
+        self.faults_360 = L360Faults()
+        self._runner = BulkRunner(self._store, self.faults_360, lambda: format_time(self.now()))
+        self._app = L360App(self._store, self._runner, self.faults_360, load_spec(), self.now,
+                            client_id, client_secret, seed)
+        self._server = ApiServer(self._app.router, error_response, clock=self.now)
+
+    # serving ----------------------------------------------------------------------------
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> L360Sandbox:
+        """Start the HTTP server in a daemon thread (``port=0``: any free port)."""
+        self._server.serve(host, port)
+        self._runner.resume()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and stop the bulk worker (unfinished operations stay as they are)."""
+        self._server.stop()
+        self._runner.stop()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` is called (for a foreground server)."""
+        self._server.wait()
+
+    def handle(self, request: Request) -> Response | None:
+        """Answer one request without HTTP (latency and faults included; ``None``: dropped)."""
+        return self._server.handle(request)
+
+    def __enter__(self) -> L360Sandbox:
+        if not self._server.serving:
+            self.serve()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The API host (``L360_API_URL``); paths start with ``/api/v2``."""
+        return self._server.url
+
+    def env(self) -> dict[str, str]:
+        """The settings' environment variables that point a client at this sandbox."""
+        return {"L360_API_URL": self.url, "L360_CLIENT_ID": self.client_id,
+                "L360_CLIENT_SECRET": self.client_secret,
+                "L360_GROUP_IDS": ",".join(self.group_ids),
+                "L360_ADMIN_EMAIL": self.admin_email, "L360_PLATFORM_NAME": self.platform_name}
+
+    # clock and tokens -------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The sandbox clock (token expiry, operation and course times): real UTC unless
+        :meth:`set_now` froze it. Operation delays and rate limits always use real time."""
+        return self._fixed_now or datetime.now(UTC)
+
+    def set_now(self, moment: datetime | None) -> None:
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        self._fixed_now = moment
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far is rejected from now on (an early expiry)."""
+        self._app.expire_tokens()
+
+    @property
+    def token_ttl_seconds(self) -> int:
+        return self._app.token_ttl_seconds
+
+    @token_ttl_seconds.setter
+    def token_ttl_seconds(self, value: int) -> None:
+        self._app.token_ttl_seconds = value
+
+    # knobs ------------------------------------------------------------------------------
+    @property
+    def faults(self) -> Faults:
+        """Gateway faults before routing (429, 5xx, drop, one-off 401), as for Go1."""
+        return self._server.faults
+
+    @property
+    def page_sizes(self) -> dict[str, int]:
+        """Live page sizes: users, integrations, courseStats, bulkOperations, contentIds."""
+        return self._app.page_sizes
+
+    @property
+    def reserved_platform_names(self) -> set[str]:
+        """Live set of names ``POST /integrations`` refuses (case-insensitive)."""
+        return self._app.reserved_platform_names
+
+    def reset_rate_limits(self) -> None:
+        """Forget the requests counted in the current rate-limit windows."""
+        self._app.reset_limits()
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        return self._server.requests
+
+    def clear_requests(self) -> None:
+        self._server.clear_requests()
+
+    # data -------------------------------------------------------------------------------
+    def add_user(self, email: str, first_name: str | None = None,
+                 last_name: str | None = None) -> str:
+        """A learner with that email (the existing id if the email, any case, is taken)."""
+        return self._store.add_user(email, first_name, last_name)
+
+    def delete_user(self, email: str) -> None:
+        """Soft-delete: the user lists as ``deleted`` and statistics for it fail."""
+        with self._store.lock:
+            user_id = self._store.user_by_mail[email.strip().lower()]
+            self._store.users[user_id]["status"] = "deleted"
+
+    @property
+    def users(self) -> dict[str, str]:
+        """Email (as created) -> user id."""
+        with self._store.lock:
+            return {user["mail"]: user_id for user_id, user in self._store.users.items()}
+
+    @property
+    def integrations(self) -> list[dict[str, Any]]:
+        with self._store.lock:
+            return copy.deepcopy(list(self._store.integrations.values()))
+
+    @property
+    def courses(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(integrationId, externalId) -> the course: upserted fields, ``courseId``,
+        ``archived``, ``authorId``, ``groupId``, ``createdAt``, ``modifiedAt``."""
+        with self._store.lock:
+            return copy.deepcopy(self._store.courses)
+
+    @property
+    def catalog(self) -> dict[str, set[str]]:
+        """Group id -> course ids in its catalog."""
+        with self._store.lock:
+            return {group: set(ids) for group, ids in self._store.catalog.items()}
+
+    @property
+    def library(self) -> dict[str, set[str]]:
+        """Group id -> course ids in its library."""
+        with self._store.lock:
+            return {group: set(ids) for group, ids in self._store.library.items()}
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        """Every attempt, in creation order: ``_id, courseId, userId, externalCourseId, mail,
+        firstActivityAt, lastActivityAt, completedAt, progress, score, timeSpent, result,
+        completed, lang, integrationId``."""
+        with self._store.lock:
+            return copy.deepcopy(self._store.attempts)
+
+    @property
+    def operations(self) -> dict[str, dict[str, Any]]:
+        """Operation id -> ``_id, type, status, input, results, integrationId, createdAt …``
+        (``kind`` repeats ``type``; statistics operations also list their ``effects``)."""
+        snapshot = self._runner.snapshot()
+        for operation in snapshot.values():
+            operation["kind"] = operation["type"]
+        return snapshot
+
+    def operation_ids_submitted(self) -> list[str]:
+        """Every accepted bulk operation id, oldest first (to count duplicate submits)."""
+        return self._runner.submitted()
+
+    def wait_for_operations(self, timeout: float = 5.0) -> bool:
+        """Block until every bulk operation has finished; False if ``timeout`` ran out."""
+        return self._runner.wait_idle(timeout)

@@ -1,0 +1,282 @@
+"""Push against both sandboxes: what 360Learning receives, run after run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from extract.job import run_extract
+from load.job import run_push
+from load.push import PushResult
+from sandbox.go1 import Go1Sandbox, Go1Seed
+from sandbox.l360 import L360Sandbox
+from settings import Config, load_config
+from warehouse import open_warehouse
+from warehouse.transform import run_transform
+
+ROOT = Path(__file__).resolve().parents[2]
+STREAMS = ["learning_objects", "enrollments", "user_accounts"]
+
+
+def emails_of(go1: Go1Sandbox) -> list[str]:
+    found = {((a.get("user") or {}).get("email") or "").strip().lower()
+             for a in go1.user_accounts.values()}
+    return sorted(e for e in found if e)
+
+
+@pytest.fixture
+def go1() -> Iterator[Go1Sandbox]:
+    with Go1Sandbox(Go1Seed(seed=11, learning_objects=80, users=25, enrollments=300)).serve() as sb:
+        yield sb
+
+
+@pytest.fixture
+def l360(go1: Go1Sandbox) -> Iterator[L360Sandbox]:
+    with L360Sandbox(learner_emails=emails_of(go1)) as sb:
+        assert len(sb.group_ids) >= 2  # one hosts the integration, the others share
+        yield sb
+
+
+@pytest.fixture
+def config(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> Config:
+    return load_config(env={**go1.env(), **l360.env(),
+                            "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+
+
+def sync(config: Config) -> PushResult:
+    """What a scheduled run does: extract, map, push."""
+    assert run_extract(config, STREAMS).ok
+    run_transform(config)
+    return run_push(config).result
+
+
+def writes(l360: L360Sandbox) -> list[tuple[str, str, int]]:
+    """The write calls 360Learning received (method, path, items), token calls aside."""
+    found = []
+    for r in l360.requests:
+        if r.method == "GET" or r.path.endswith("/oauth2/token"):
+            continue
+        body = r.json() if r.body else None
+        items = len(body["input"]) if isinstance(body, dict) and "input" in body else 1
+        found.append((r.method, r.path, items))
+    return found
+
+
+def marts(config: Config, sql: str) -> list[tuple[Any, ...]]:
+    con = open_warehouse(config.warehouse_path())
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def attempts_of(l360: L360Sandbox, external_course_id: str, mail: str) -> list[dict[str, Any]]:
+    return [a for a in l360.attempts
+            if a["externalCourseId"] == external_course_id and a["mail"] == mail]
+
+
+def test_first_push_creates_every_course_and_attempt(config: Config, l360: L360Sandbox) -> None:
+    result = sync(config)
+    assert result.failed == 0, result.errors
+    live = {r[0] for r in marts(config, "SELECT external_id FROM marts.content_360 "
+                                        "WHERE NOT archived")}
+    assert {external_id for _, external_id in l360.courses} == live
+    assert all(not c["archived"] for c in l360.courses.values())
+    expected = marts(config, "SELECT external_course_id, user_email, progress "
+                             "FROM marts.attempts_360 a JOIN marts.content_360 c "
+                             "ON c.external_id = a.external_course_id WHERE NOT c.archived")
+    got = sorted((a["externalCourseId"], a["mail"], a["progress"]) for a in l360.attempts)
+    assert got == sorted(expected)
+    # the other group receives the courses in its catalog and library
+    course_ids = {c["courseId"] for c in l360.courses.values()}
+    other = l360.group_ids[1]
+    assert l360.catalog[other] == course_ids and l360.library[other] == course_ids
+
+
+def test_a_second_push_with_nothing_new_makes_no_write_call(config: Config,
+                                                            l360: L360Sandbox) -> None:
+    sync(config)
+    l360.clear_requests()
+    result = sync(config)
+    assert result.counts == {}
+    assert writes(l360) == []
+
+
+def test_one_edited_title_makes_exactly_one_upsert(config: Config, go1: Go1Sandbox,
+                                                   l360: L360Sandbox) -> None:
+    sync(config)
+    lo_id = sorted(external_id for _, external_id in l360.courses)[0]
+    go1.edit_title(lo_id, "A title edited in Go1")
+    l360.clear_requests()
+    sync(config)
+    assert [(m, n) for m, _, n in writes(l360)] == [("PUT", 1)]
+    course = next(c for (_, e), c in l360.courses.items() if e == lo_id)
+    assert course["name"] == "A title edited in Go1"
+
+
+def test_a_retired_course_is_archived_and_nothing_else_is_touched(
+        config: Config, go1: Go1Sandbox, l360: L360Sandbox) -> None:
+    sync(config)
+    lo_id = sorted(external_id for _, external_id in l360.courses)[1]
+    go1.retire(lo_id)
+    l360.clear_requests()
+    sync(config)
+    assert [(m, n) for m, _, n in writes(l360)] == [("DELETE", 1)]
+    archived = {e for (_, e), c in l360.courses.items() if c["archived"]}
+    assert archived == {lo_id}
+
+
+def test_an_attempt_opens_then_closes_on_completion(config: Config, go1: Go1Sandbox,
+                                                    l360: L360Sandbox) -> None:
+    sync(config)
+    lo_id = sorted(e for _, e in l360.courses)[2]
+    account = next(uid for uid, a in sorted(go1.user_accounts.items())
+                   if (a.get("user") or {}).get("email")
+                   and not any(str(e["lo_id"]) == lo_id and str(e["user_account_id"]) == uid
+                               for e in go1.enrollments.values()))
+    mail = go1.user_accounts[account]["user"]["email"].strip().lower()
+    enrollment = go1.start_enrollment(lo_id, account)
+    sync(config)
+    opened = attempts_of(l360, lo_id, mail)
+    assert [(a["progress"], a["completed"]) for a in opened] == [(50, False)]
+
+    go1.complete_enrollment(enrollment, passed=True)
+    sync(config)
+    closed = attempts_of(l360, lo_id, mail)
+    assert len(closed) == 1  # the same attempt, closed: the learner has one attempt
+    assert (closed[0]["progress"], closed[0]["completed"]) == (100, True)
+
+    time.sleep(1.1)  # the re-enrolment starts after the completion (Go1 may write whole seconds)
+    go1.reenroll(enrollment)
+    sync(config)
+    both = sorted(attempts_of(l360, lo_id, mail), key=lambda a: a["firstActivityAt"])
+    assert [(a["progress"], a["completed"]) for a in both] == [(100, True), (50, False)]
+
+
+def test_unknown_learners_are_reported_and_sent_again_once_they_exist(
+        config: Config, go1: Go1Sandbox) -> None:
+    emails = emails_of(go1)
+    missing = emails[0]
+    with L360Sandbox(learner_emails=emails[1:]) as partial:
+        cfg = load_config(env={**go1.env(), **partial.env(),
+                               "GO1SYNC_WAREHOUSE": str(config.warehouse_path())})
+        first = sync(cfg)
+        failed = [(k, e) for kind, k, e in first.errors if kind == "attempt"]
+        assert failed and all(missing in e for _, e in failed)
+        assert first.count("course_upsert").failed == 0  # nothing else fails
+        ledger = marts(cfg, "SELECT count(*) FROM meta.push_ledger WHERE status = 'error'")
+        assert ledger == [(first.count("attempt").failed,)]
+
+        partial.add_user(missing)
+        partial.clear_requests()
+        second = sync(cfg)
+        assert second.count("attempt").succeeded == first.count("attempt").failed
+        assert second.failed == 0
+        course = marts(cfg, "SELECT external_course_id FROM marts.attempts_360 "
+                            f"WHERE go1_enrollment_id = '{failed[0][0]}'")[0][0]
+        assert len(attempts_of(partial, course, missing)) >= 1
+
+
+def test_an_operation_ending_in_error_is_sent_again(config: Config, l360: L360Sandbox) -> None:
+    assert run_extract(config, STREAMS).ok
+    run_transform(config)
+    l360.faults_360.operation_error_next(1)  # the course upsert ends in error
+    first = run_push(config).result
+    assert first.count("course_upsert").failed == first.count("course_upsert").sent > 0
+    assert l360.courses == {}  # nothing was created by the failed operation
+    second = run_push(config).result
+    assert second.failed == 0
+    assert second.count("course_upsert").succeeded == first.count("course_upsert").sent
+
+
+def test_payloads_are_valid_against_the_openapi_schemas(config: Config) -> None:
+    assert run_extract(config, STREAMS).ok
+    run_transform(config)
+    spec = json.loads((ROOT / "sandbox/contracts/360learning-bulk-api.json").read_text())
+
+    def schema(name: str) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{name}", "components": spec["components"]}
+
+    con = open_warehouse(config.warehouse_path())
+    from load.changes import prepare
+    prepare(con)
+    courses = [json.loads(p) for (p,) in con.execute(
+        "SELECT payload FROM candidate_courses WHERE payload_error IS NULL").fetchall()]
+    stats = [json.loads(p) for (p,) in con.execute(
+        "SELECT payload FROM candidate_attempts").fetchall()]
+    assert courses and stats
+    for item in courses:
+        jsonschema.validate(item, schema("ExternalCourseDTO"))
+    for item in stats:
+        jsonschema.validate(item, schema("ImportExternalStatisticsDTO"))
+        assert item["timeSpent"] >= 1 and "score" not in item and "forceNew" not in item
+
+
+def test_a_crash_between_submit_and_results_makes_no_duplicate_attempt(
+        config: Config, l360: L360Sandbox, go1: Go1Sandbox) -> None:
+    assert run_extract(config, STREAMS).ok
+    run_transform(config)
+    l360.faults_360.operation_delay_s = 0.5  # the stats operation stays open long enough
+    env = {**os.environ, **go1.env(), **l360.env(),
+           "GO1SYNC_WAREHOUSE": str(config.warehouse_path())}
+    pusher = subprocess.Popen([sys.executable, "cli.py", "push"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            r.method == "POST" and r.path.endswith("/stats") and r.status == 202
+            for r in l360.requests):
+        time.sleep(0.02)
+    pusher.send_signal(signal.SIGKILL)
+    pusher.wait()
+    assert any(r.path.endswith("/stats") for r in l360.requests), "the push never sent stats"
+    con = open_warehouse(config.warehouse_path())
+    left = con.execute("SELECT count(*) FILTER (WHERE status IN ('pending', 'submitted')) "
+                       "FROM meta.push_ledger WHERE kind = 'attempt'").fetchone()
+    con.close()
+    # killed after the 202: its rows are pending (the id never recorded) or submitted
+    assert left is not None and left[0] >= 1
+
+    l360.faults_360.operation_delay_s = 0.02
+    result = run_push(config).result
+    assert result.settled_operations >= 1
+    per_enrollment: dict[tuple[str, str, str], int] = {}
+    for a in l360.attempts:
+        key = (a["externalCourseId"], a["mail"], a["firstActivityAt"])
+        per_enrollment[key] = per_enrollment.get(key, 0) + 1
+    assert per_enrollment and max(per_enrollment.values()) == 1
+    assert run_push(config).result.counts == {}  # and nothing is left to send
+
+
+def test_an_operation_whose_id_was_never_recorded_is_adopted_not_resent(
+        config: Config, l360: L360Sandbox) -> None:
+    assert sync(config).failed == 0
+    # As if the process died between the 202 and recording the operation id: the rows are
+    # pending, the operation unknown to the ledger, the attempts not yet confirmed.
+    con = open_warehouse(config.warehouse_path())
+    (op_id,) = con.execute("SELECT DISTINCT bulk_operation_id FROM meta.push_ledger "
+                           "WHERE kind = 'attempt'").fetchone() or (None,)
+    con.execute("UPDATE meta.push_ledger SET status = 'pending', bulk_operation_id = NULL "
+                "WHERE kind = 'attempt'")
+    con.execute("DELETE FROM meta.bulk_operations WHERE operation_id = ?", [op_id])
+    con.execute("DELETE FROM meta.pushed_attempts")
+    con.close()
+    attempts_before = len(l360.attempts)
+    l360.clear_requests()
+
+    result = run_push(config).result
+    assert result.settled_operations == 1
+    assert not any(r.path.endswith("/stats") and r.method == "POST" for r in l360.requests)
+    assert len(l360.attempts) == attempts_before
+    statuses = marts(config, "SELECT DISTINCT status, bulk_operation_id FROM meta.push_ledger "
+                             "WHERE kind = 'attempt'")
+    assert statuses == [("success", op_id)]
