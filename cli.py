@@ -195,8 +195,8 @@ def plan(ctx: click.Context) -> None:
         click.echo(f"{result.rejected_courses:,} course(s) cannot make a valid payload "
                    "(rejected when pushed, see meta.push_ledger)")
     if result.held_attempts:
-        click.echo(f"{result.held_attempts:,} attempt(s) wait for their course to exist in "
-                   "360Learning")
+        click.echo(f"{result.held_attempts:,} attempt(s) not sent: their course is not in "
+                   "360Learning (archived in Go1 before it was ever pushed, or its upsert failed)")
     click.echo(f"{result.writes:,} row(s) would be written")
 
 
@@ -331,6 +331,10 @@ def demo(warehouse_path: str) -> None:
             click.echo("after these changes in Go1: " + "; ".join(report.changes))
         print_stream_summary(run.extract.outcomes)
         click.echo("mapped: " + ", ".join(f"{n:,} {what}" for what, n in run.marts.items()))
+        pushed = run.push.result.counts
+        click.echo("pushed to 360Learning: " + (", ".join(
+            f"{c.succeeded:,} {kind}" + (f" ({c.failed:,} failed)" if c.failed else "")
+            for kind, c in pushed.items()) or "nothing new"))
     click.secho("\nLook at the warehouse:", bold=True)
     click.echo(f"  duckdb {report.warehouse}")
     for title, sql in QUERIES:
@@ -343,20 +347,25 @@ def demo(warehouse_path: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option("--go1-port", default=8701, show_default=True, type=int,
               help="Port of the Go1 sandbox (0: any free port).")
+@click.option("--l360-port", default=8702, show_default=True, type=int,
+              help="Port of the 360Learning sandbox (0: any free port).")
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the sandbox data.")
 @click.option("--learning-objects", default=300, show_default=True, type=click.IntRange(0))
 @click.option("--users", default=80, show_default=True, type=click.IntRange(1))
 @click.option("--enrollments", default=2000, show_default=True, type=click.IntRange(0))
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0),
               help="Delay every sandbox answer by this much.")
-def sandbox(host: str, go1_port: int, seed: int, learning_objects: int, users: int,
-            enrollments: int, latency_ms: int) -> None:
-    """Serve the local Go1 stand-in on loopback, with seeded data, until Ctrl-C.
+def sandbox(host: str, go1_port: int, l360_port: int, seed: int, learning_objects: int,
+            users: int, enrollments: int, latency_ms: int) -> None:
+    """Serve the local Go1 and 360Learning stand-ins on loopback until Ctrl-C.
 
-    Prints the environment variables that point go1sync at it: paste them in another shell,
-    then run `python cli.py extract`.
+    Prints the environment variables that point go1sync at them: paste them in another shell,
+    then run `python cli.py extract`, `transform`, `plan`, `push`. The 360Learning sandbox
+    knows the Go1 sandbox's learners by email, as the integration requires.
     """
+    from sandbox.demo import learner_emails
     from sandbox.go1 import Go1Sandbox, Go1Seed
+    from sandbox.l360 import L360Sandbox
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         _fail("the sandbox serves loopback only (--host 127.0.0.1)", EXIT_USAGE)
@@ -366,15 +375,20 @@ def sandbox(host: str, go1_port: int, seed: int, learning_objects: int, users: i
     go1 = Go1Sandbox(seed_spec)
     go1.faults.latency_ms = latency_ms
     go1.serve(host=host, port=go1_port)
+    l360 = L360Sandbox(learner_emails=learner_emails(go1)).serve(host=host, port=l360_port)
     click.echo(f"# Go1 sandbox on {go1.url} ({learning_objects} learning objects, {users} users,"
-               f" {enrollments} enrollments, ready in {time.monotonic() - began:.1f}s)")
-    for name, value in go1.env().items():
+               f" {enrollments} enrollments), 360Learning sandbox on {l360.url}; ready in "
+               f"{time.monotonic() - began:.1f}s")
+    for name, value in {**go1.env(), **l360.env()}.items():
         click.echo(f"export {name}={value}")
-    click.echo("# Ctrl-C stops it.", err=True)
+    click.echo("# Ctrl-C stops them.", err=True)
     try:
         go1.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         go1.stop()
+        l360.stop()
 
 
 if __name__ == "__main__":

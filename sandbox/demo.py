@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extract.job import ExtractReport, run_extract
+from load.job import PushReport, run_push
 from sandbox.go1 import Go1Sandbox, Go1Seed
+from sandbox.l360 import L360Sandbox
 from settings import Config, load_config
 from warehouse.connection import connect
 from warehouse.transform import run_transform
@@ -36,6 +38,14 @@ QUERIES = (
 class DemoRun:
     extract: ExtractReport
     marts: dict[str, int]  # what the models made of it
+    push: PushReport
+
+
+def learner_emails(go1: Go1Sandbox) -> list[str]:
+    """The Go1 learners' emails: 360Learning must know the same people by the same email."""
+    found = {((a.get("user") or {}).get("email") or "").strip().lower()
+             for a in go1.user_accounts.values()}
+    return sorted(e for e in found if e)
 
 
 @dataclass
@@ -75,14 +85,18 @@ def run_demo(warehouse: Path, echo: Callable[[str], None] = print) -> DemoReport
     for leftover in (warehouse, Path(f"{warehouse}.wal")):
         leftover.unlink(missing_ok=True)
     go1 = Go1Sandbox(Go1Seed(seed=7, learning_objects=300, users=80, enrollments=2000)).serve()
+    l360 = L360Sandbox(learner_emails=learner_emails(go1)).serve()
     try:
-        config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(warehouse)})
-        echo(f"Go1 sandbox on {go1.url}; warehouse {warehouse}")
+        config = load_config(env={**go1.env(), **l360.env(),
+                                  "GO1SYNC_WAREHOUSE": str(warehouse)})
+        echo(f"Go1 sandbox on {go1.url}, 360Learning sandbox on {l360.url}; "
+             f"warehouse {warehouse}")
         first = _run(config)
         changes = change_go1(go1)
         second = _run(config)
     finally:
         go1.stop()
+        l360.stop()
     return DemoReport(warehouse, [first, second], changes)
 
 
@@ -100,4 +114,5 @@ def _run(config: Config) -> DemoRun:
     finally:
         con.close()
     names = ("live courses", "archived courses", "open attempts", "closed attempts", "rejects")
-    return DemoRun(extracted, dict(zip(names, row or (), strict=True)))
+    pushed = run_push(config)
+    return DemoRun(extracted, dict(zip(names, row or (), strict=True)), pushed)

@@ -1,0 +1,105 @@
+"""`plan` and `push` as a user runs them: what is printed, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from extract.job import run_extract
+from sandbox.demo import learner_emails
+from sandbox.go1 import Go1Sandbox, Go1Seed
+from sandbox.l360 import L360Sandbox
+from settings import load_config
+from warehouse.transform import run_transform
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def go1() -> Iterator[Go1Sandbox]:
+    with Go1Sandbox(Go1Seed(seed=5, learning_objects=60, users=20, enrollments=200)).serve() as sb:
+        yield sb
+
+
+@pytest.fixture
+def l360(go1: Go1Sandbox) -> Iterator[L360Sandbox]:
+    with L360Sandbox(learner_emails=learner_emails(go1)) as sb:
+        yield sb
+
+
+@pytest.fixture
+def env(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> dict[str, str]:
+    found = {**go1.env(), **l360.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    config = load_config(env=found)
+    assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
+    run_transform(config)
+    return found
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_plan_counts_and_sends_nothing(env: dict[str, str], l360: L360Sandbox) -> None:
+    result = cli("plan", env=env)
+    assert result.returncode == 0, result.stderr
+    rows = {tuple(line.split()[:2]): line.split()[2] for line in result.stdout.splitlines()
+            if line.startswith(("course ", "attempt "))}
+    assert int(rows[("course", "add")]) > 0 and int(rows[("attempt", "new")]) > 0
+    assert l360.requests == []  # not even a token
+
+
+def test_push_sends_then_finds_nothing_new(env: dict[str, str]) -> None:
+    first = cli("push", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "course_upsert" in first.stdout and "attempt" in first.stdout
+    second = cli("push", env=env)
+    assert second.returncode == 0
+    assert "nothing new to push" in second.stdout
+
+
+def test_push_exits_1_when_rows_fail(env: dict[str, str], go1: Go1Sandbox,
+                                     l360: L360Sandbox) -> None:
+    l360.delete_user(learner_emails(go1)[0])
+    result = cli("push", env=env)
+    assert result.returncode == 1
+    assert "Unknown user" in result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert "will be sent again next run" in result.stderr
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"L360_ADMIN_EMAIL": "nobody@acme-corp.com"},
+     "the connector admin nobody@acme-corp.com (L360_ADMIN_EMAIL) is not a 360Learning user"),
+    ({"L360_GROUP_IDS": "aaaaaaaaaaaaaaaaaaaaaaaa"},
+     "360Learning has no group aaaaaaaaaaaaaaaaaaaaaaaa (L360_GROUP_IDS)"),
+    ({"L360_PLATFORM_NAME": "360Learning"},
+     "360Learning reserves the platform name '360Learning' (L360_PLATFORM_NAME): "
+     "choose another"),
+])
+def test_integration_setup_errors_are_one_line(env: dict[str, str], change: dict[str, str],
+                                               message: str) -> None:
+    result = cli("push", env={**env, **change})
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: {message}"
+
+
+def test_a_wrong_360learning_secret_is_named_not_shown(env: dict[str, str]) -> None:
+    result = cli("push", env={**env, "L360_CLIENT_SECRET": "wrong-secret-31337"})
+    assert result.returncode == 1
+    assert "L360_CLIENT_SECRET" in result.stderr and "wrong-secret-31337" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_push_needs_its_settings(env: dict[str, str]) -> None:
+    result = cli("push", env={**env, "L360_ADMIN_EMAIL": ""})
+    assert result.returncode == 2
+    assert "missing setting L360_ADMIN_EMAIL" in result.stderr
