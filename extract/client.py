@@ -14,7 +14,6 @@ import functools
 import http.client
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +26,11 @@ import requests
 import urllib3.exceptions
 
 from extract.errors import AuthError, ExtractError, ScrollExpired
+from extract.http_text import clip as _clip
+from extract.http_text import describe as _describe
+from extract.http_text import json_object as _json_object
+from extract.http_text import one_line as _one_line
+from extract.http_text import settle_environment
 from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
 from settings import Go1Settings
 
@@ -34,7 +38,6 @@ API_VERSION = "2025-01-01"
 USER_AGENT = "go1sync/0.1"
 DEFAULT_TOKEN_LIFETIME = 43200.0  # the contract's expires_in, used if Go1 leaves it out
 MAX_TOKEN_MARGIN = 300.0  # renew this long before expiry, so no call leaves with a dying token
-PREVIEW_CHARS = 200
 
 log = logging.getLogger("go1sync.extract")
 
@@ -87,28 +90,6 @@ class ClientStats:
             return replace(self)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _clip(text: str, limit: int = PREVIEW_CHARS) -> str:
-    text = _one_line(text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {_clip(str(exc))}"
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or empty: error bodies may be HTML from a proxy."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _error_fields(body: bytes) -> tuple[str | None, str | None]:
     """Go1's ``error_code`` and ``message``, tolerating the other shapes gateways send."""
     data = _json_object(body)
@@ -132,25 +113,6 @@ def _error_detail(body: bytes, *, full: bool = True) -> str:
     if body.strip():
         return f" (body: {_clip(body.decode('utf-8', errors='replace'))})"
     return ""
-
-
-def _settle_environment(session: requests.Session, settings: Go1Settings) -> requests.Session:
-    """Read proxies and the CA bundle from the environment once, not on every request.
-
-    requests scans every environment variable per call when ``trust_env`` is on (half a
-    millisecond, a third of the client's CPU per page); the settings it would find are the
-    same each time, so they are fixed on the session once and the scan is turned off. Both
-    Go1 hosts (gateway and auth) are taken to share the gateway's proxy rules.
-    """
-    if not session.trust_env:
-        return session
-    for scheme, proxy in requests.utils.get_environ_proxies(settings.api_url).items():
-        session.proxies.setdefault(scheme, proxy)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle and session.verify is True:
-        session.verify = bundle
-    session.trust_env = False
-    return session
 
 
 def _token_lifetime(value: Any) -> float:
@@ -274,7 +236,7 @@ class Go1Client:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = _settle_environment(self._session_factory(), self._settings)
+            session = settle_environment(self._session_factory(), self._settings.api_url)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)

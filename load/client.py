@@ -21,7 +21,6 @@ import functools
 import http.client
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -36,6 +35,11 @@ import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from extract.errors import ExtractError
+from extract.http_text import clip as _clip
+from extract.http_text import describe as _describe
+from extract.http_text import json_object as _json_object
+from extract.http_text import one_line as _one_line
+from extract.http_text import settle_environment
 from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
 from load.errors import AuthError, LoadError, NotFound, ScopeError, SubmitUncertain
 from load.limiter import RateLimiter
@@ -47,7 +51,6 @@ BULK_PREFIX = "/api/v2/bulk/"
 USER_AGENT = "go1sync/0.1"
 DEFAULT_TOKEN_LIFETIME = 3600.0  # "access … for 1 hour"; used when expires_in is unreadable
 MAX_TOKEN_MARGIN = 300.0  # renew this long before expiry, so no call leaves with a dying token
-PREVIEW_CHARS = 200
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Answers that prove a write was not carried out (rate or concurrency limit, bulk API disabled).
 NOT_ACCEPTED_STATUSES = frozenset({429, 503})
@@ -129,28 +132,6 @@ def is_repeatable(method: str, path: str) -> bool:
     return method != "POST"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _clip(text: str, limit: int = PREVIEW_CHARS) -> str:
-    text = _one_line(text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {_clip(str(exc))}"
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or empty: error bodies may be HTML from a proxy."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def error_fields(body: bytes) -> tuple[str | None, str | None]:
     """360Learning's error code and message from either body shape.
 
@@ -201,23 +182,6 @@ def _may_have_been_sent(exc: BaseException) -> bool:
         if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
             return False
     return not isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
-
-
-def _settle_environment(session: requests.Session, url: str) -> requests.Session:
-    """Read proxies and the CA bundle from the environment once, not on every request.
-
-    requests scans the environment per call when ``trust_env`` is on; what it would find is the
-    same each time, so it is fixed on the session once and the scan is turned off.
-    """
-    if not session.trust_env:
-        return session
-    for scheme, proxy in requests.utils.get_environ_proxies(url).items():
-        session.proxies.setdefault(scheme, proxy)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle and session.verify is True:
-        session.verify = bundle
-    session.trust_env = False
-    return session
 
 
 def _token_lifetime(value: Any) -> float:
@@ -382,7 +346,7 @@ class L360Client:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = _settle_environment(self._session_factory(), self._settings.api_url)
+            session = settle_environment(self._session_factory(), self._settings.api_url)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)

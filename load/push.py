@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from load.bulk import BulkOperation, BulkOutcome, BulkRunner
+from load.bulk import BATCH_LIMITS, BulkOperation, BulkOutcome, BulkRunner
 from load.changes import prepare
 from load.client import L360Client
 from load.errors import SubmitUncertain
@@ -32,10 +32,10 @@ from load.ledger import (
     unconfirmed_operations,
 )
 
-COURSE_BATCH = 10_000
-ARCHIVE_BATCH = 1_000
-STATS_BATCH = 10_000
-SHARE_BATCH = 10_000
+COURSE_BATCH = BATCH_LIMITS["courses_upsert"]
+ARCHIVE_BATCH = BATCH_LIMITS["courses_archive"]
+STATS_BATCH = BATCH_LIMITS["stats"]
+SHARE_BATCH = BATCH_LIMITS["groups"]
 
 
 @dataclass
@@ -51,6 +51,8 @@ class PushResult:
     counts: dict[str, KindCount] = field(default_factory=dict)
     settled_operations: int = 0
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # kind, key, error
+    api_reads: int = 0  # calls as sent, retries included (what the rate limits count)
+    api_writes: int = 0
 
     def count(self, kind: str) -> KindCount:
         return self.counts.setdefault(kind, KindCount())
@@ -156,6 +158,14 @@ def _stats_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[P
 def push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settings: Any,
          run_id: int, progress: ProgressFn = lambda kind, count: None,
          runner: BulkRunner | None = None) -> PushResult:
+    result = _push(con, client, integration_settings, run_id, progress, runner)
+    stats = client.stats.snapshot()
+    result.api_reads, result.api_writes = stats.reads, stats.writes
+    return result
+
+
+def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settings: Any,
+          run_id: int, progress: ProgressFn, runner: BulkRunner | None) -> PushResult:
     result = PushResult()
     runner = runner or BulkRunner(client)
     pusher = Pusher(con, runner, run_id, result, progress)
