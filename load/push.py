@@ -128,18 +128,37 @@ def _batches(rows: Sequence[PushRow], size: int) -> Iterator[list[PushRow]]:
         yield list(rows[start:start + size])
 
 
+def _outgoing_attempts(con: duckdb.DuckDBPyConnection,
+                       chunk: int = 5_000) -> Iterator[tuple[Any, ...]]:
+    """The attempts to send, in sending order, read a chunk at a time.
+
+    Sorted once into a temporary table (DuckDB spills it past its memory limit), so Python
+    never holds more than a chunk and a batch of payloads; each chunk is read whole before the
+    caller writes the ledger on the same connection.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE outgoing_attempts AS "
+        "SELECT row_number() OVER (ORDER BY external_course_id, user_email, first_activity, "
+        "key) AS n, key, operation, payload, payload_hash, external_course_id, user_email "
+        "FROM attempt_changes WHERE operation <> 'unchanged' AND course_in_360")
+    start = 1
+    while rows := con.execute(
+            "SELECT key, operation, payload, payload_hash, external_course_id, user_email "
+            "FROM outgoing_attempts WHERE n >= ? AND n < ? ORDER BY n",
+            [start, start + chunk]).fetchall():
+        yield from rows
+        start += chunk
+    con.execute("DROP TABLE outgoing_attempts")
+
+
 def _stats_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[PushRow]]:
     """Statistics, oldest first per (course, learner), never splitting one learner's records
     on one course across operations that may run at the same time (the attempt rule would
     merge an older enrollment into a newer open attempt)."""
-    cursor = con.execute(
-        "SELECT key, operation, payload, payload_hash, external_course_id, user_email "
-        "FROM attempt_changes WHERE operation <> 'unchanged' AND course_in_360 "
-        "ORDER BY external_course_id, user_email, first_activity, key")
     batch: list[PushRow] = []
     group: list[PushRow] = []
     current: tuple[str, str] | None = None
-    for key, op, payload, payload_hash, course, email in cursor.fetchall():
+    for key, op, payload, payload_hash, course, email in _outgoing_attempts(con):
         if (course, email) != current:
             if len(batch) + len(group) > size and batch:
                 yield batch

@@ -280,3 +280,22 @@ def test_an_operation_whose_id_was_never_recorded_is_adopted_not_resent(
     statuses = marts(config, "SELECT DISTINCT status, bulk_operation_id FROM meta.push_ledger "
                              "WHERE kind = 'attempt'")
     assert statuses == [("success", op_id)]
+
+
+def test_a_course_without_a_valid_payload_is_rejected_and_the_rest_goes(
+        config: Config, l360: L360Sandbox) -> None:
+    assert run_extract(config, STREAMS).ok
+    run_transform(config)
+    con = open_warehouse(config.warehouse_path())
+    (bad,) = con.execute("SELECT min(external_id) FROM marts.content_360 "
+                         "WHERE NOT archived").fetchone() or (None,)
+    # no author and no provider name: 360Learning's sources would be empty
+    con.execute("UPDATE marts.content_360 SET sources = [] WHERE external_id = ?", [bad])
+    live = con.execute("SELECT count(*) FROM marts.content_360 WHERE NOT archived").fetchone()
+    con.close()
+    result = run_push(config).result
+    assert result.count("course_upsert").rejected == 1
+    assert result.count("course_upsert").succeeded == (live[0] if live else 0) - 1
+    assert bad not in {external_id for _, external_id in l360.courses}
+    assert marts(config, "SELECT status, error LIKE '%sources%' FROM meta.push_ledger "
+                         f"WHERE key = '{bad}'") == [("rejected", True)]
