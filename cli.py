@@ -180,6 +180,51 @@ def transform(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.option("--since", type=SinceType(),
+              help="Re-read enrollments updated since this instant (2026-11-01 or "
+                   "2026-11-01T08:00:00+01:00) instead of from the stored cursor.")
+@click.option("--only", type=click.Choice(["catalog", "stats"]),
+              help="Only the catalog job (learning objects, courses) or the statistics job "
+                   "(enrollments, learners, attempts), as the schedule runs them.")
+@click.option("--dry-run", is_flag=True, help="Stop after the plan: nothing is pushed.")
+@click.pass_context
+def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: bool) -> None:
+    """Extract, transform (with audits), plan and push: the whole sync, as one run.
+
+    Exit 0 when everything went through, 1 when a stream failed or rows were not pushed
+    (`python cli.py status` and meta.push_ledger show them), 2 for bad usage or configuration.
+    """
+    from pipeline import run_pipeline
+
+    report = run_pipeline(_config(ctx), only, since, dry_run)
+    click.secho("extract", bold=True)
+    print_stream_summary(report.streams)
+    click.secho("transform", bold=True)
+    click.echo("  " + ", ".join(f"{m.name} {m.rows:,}" for m in report.models
+                                if m.kind != "seed"))
+    if report.plan is not None:
+        click.secho("plan", bold=True)
+        click.echo(f"  courses {report.plan.courses}, attempts {report.plan.attempts}")
+    if report.pushed is not None:
+        click.secho("push", bold=True)
+        for kind, c in report.pushed.counts.items():
+            click.echo(f"  {kind:<15} {c.sent:>9,} sent {c.succeeded:>9,} ok "
+                       f"{c.failed:>7,} failed {c.rejected:>6,} rejected")
+        if not report.pushed.counts:
+            click.echo("  nothing new to push")
+    elif dry_run:
+        click.echo("dry run: nothing pushed")
+    click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
+    if not report.ok:
+        problems = [f"stream(s) failed: {', '.join(report.failed_streams)}"] \
+            if report.failed_streams else []
+        if report.pushed and report.pushed.failed:
+            problems.append(f"{report.pushed.failed} row(s) not pushed (sent again next run; "
+                            "see meta.push_ledger)")
+        _fail("; ".join(problems), EXIT_FAILED)
+
+
+@main.command()
 @click.pass_context
 def plan(ctx: click.Context) -> None:
     """Show what `push` would send to 360Learning now (counts and examples); sends nothing."""

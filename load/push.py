@@ -174,17 +174,22 @@ def _stats_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[P
         yield batch
 
 
+ALL_PARTS = frozenset({"courses", "attempts"})
+
+
 def push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settings: Any,
          run_id: int, progress: ProgressFn = lambda kind, count: None,
-         runner: BulkRunner | None = None) -> PushResult:
-    result = _push(con, client, integration_settings, run_id, progress, runner)
+         runner: BulkRunner | None = None, parts: frozenset[str] = ALL_PARTS) -> PushResult:
+    """Push ``parts``: ``courses`` (the catalog job) and/or ``attempts`` (the statistics job)."""
+    result = _push(con, client, integration_settings, run_id, progress, runner, parts)
     stats = client.stats.snapshot()
     result.api_reads, result.api_writes = stats.reads, stats.writes
     return result
 
 
 def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settings: Any,
-          run_id: int, progress: ProgressFn, runner: BulkRunner | None) -> PushResult:
+          run_id: int, progress: ProgressFn, runner: BulkRunner | None,
+          parts: frozenset[str]) -> PushResult:
     result = PushResult()
     runner = runner or BulkRunner(client)
     pusher = Pusher(con, runner, run_id, result, progress)
@@ -204,18 +209,30 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     abandon_pending(con)
 
     prepare(con)
-    courses_path = None
     changes = con.execute("SELECT count(*) FROM course_changes WHERE operation <> 'unchanged'"
-                          ).fetchone()
+                          ).fetchone() if "courses" in parts else (0,)
     attempts = con.execute("SELECT count(*) FROM attempt_changes WHERE operation <> 'unchanged'"
-                           ).fetchone()
+                           " AND course_in_360").fetchone() if "attempts" in parts else (0,)
     if not (changes and changes[0]) and not (attempts and attempts[0]):
         return result  # nothing new: no write call at all
 
     integration: Integration = ensure_integration(client, integration_settings)
     courses_path = f"/api/v2/bulk/integrations/{integration.id}/courses"
 
-    # 2. Courses: rows that cannot make a valid payload are ledgered as rejected, not sent.
+    if "courses" in parts:
+        _push_courses(con, runner, pusher, result, run_id, integration, courses_path)
+    if "attempts" in parts:
+        # Statistics, once their courses exist in 360Learning.
+        stats_path = f"/api/v2/bulk/integrations/{integration.id}/stats"
+        pusher.send("attempt", "POST", stats_path, _stats_batches(con, STATS_BATCH))
+    return result
+
+
+def _push_courses(con: duckdb.DuckDBPyConnection, runner: BulkRunner, pusher: Pusher,
+                  result: PushResult, run_id: int, integration: Integration,
+                  courses_path: str) -> None:
+    """Upserts, archives, then sharing new courses with the other groups."""
+    # Rows that cannot make a valid payload are ledgered as rejected, not sent.
     rejected = _rows(con, "SELECT key, operation, payload, payload_hash FROM course_changes "
                           "WHERE operation IN ('add', 'change') AND payload_error IS NOT NULL",
                      "course_upsert")
@@ -237,7 +254,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
                                "course_archive")]
     pusher.send("course_archive", "DELETE", courses_path, _batches(archives, ARCHIVE_BATCH))
 
-    # 3. New courses reach the other groups' catalogs and libraries.
+    # New courses reach the other groups' catalogs and libraries.
     shared_groups = integration.share_group_ids
     if added and shared_groups:
         course_ids = [str(r[0]) for r in con.execute(
@@ -255,8 +272,3 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
                 count.sent += len(chunk)
                 count.succeeded += len(outcome.succeeded)
                 count.failed += len(outcome.failed)
-
-    # 4. Statistics, once their courses exist in 360Learning.
-    stats_path = f"/api/v2/bulk/integrations/{integration.id}/stats"
-    pusher.send("attempt", "POST", stats_path, _stats_batches(con, STATS_BATCH))
-    return result
