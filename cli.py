@@ -225,6 +225,46 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
 
 
 @main.command()
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(1),
+              help="How many recent runs to list.")
+@click.pass_context
+def status(ctx: click.Context, runs: int) -> None:
+    """Recent runs with their outcome and counts, cursors, bulk operations still unconfirmed,
+    rejects by reason, and rows the last push could not send. Changes nothing."""
+    import json
+
+    from warehouse.status import read_status, summarize
+
+    found = read_status(_config(ctx).warehouse_path(), runs)
+    click.secho("runs", bold=True)
+    for r in found.runs:
+        colour = {"success": "green", "running": "yellow"}.get(r["status"], "red")
+        took = (f"{(r['finished_at'] - r['started_at']).total_seconds():.1f}s"
+                if r["finished_at"] else "-")
+        summary = summarize(r["command"], json.loads(r["counts"]) if r["counts"] else {})
+        click.echo(f"  {r['run_id']:>5} {r['command']:<10} "
+                   + click.style(f"{r['status']:<8}", fg=colour)
+                   + f" {r['started_at']:%Y-%m-%d %H:%M:%S}Z {took:>8}  {summary}")
+        if r["error"]:
+            click.secho(f"        {r['error'][:160]}", fg="red")
+    click.secho("cursors", bold=True)
+    for stream, value in found.cursors or [("(none yet)", "")]:
+        click.echo(f"  {stream:<17} {value}")
+    click.secho("bulk operations not yet confirmed", bold=True)
+    for op, kind, items, at in found.unconfirmed:
+        click.echo(f"  {op} {kind} {items:,} items, submitted {at} (settled by the next push)")
+    if not found.unconfirmed:
+        click.echo("  none")
+    click.secho("rejects by reason", bold=True)
+    for entity, reason, n in found.rejects:
+        click.echo(f"  {entity:<16} {reason:<38} {n:>8,}")
+    if found.unpushed:
+        click.secho("not pushed in the last push (sent again next run)", bold=True)
+        for kind, why, n in found.unpushed:
+            click.echo(f"  {kind:<15} {n:>7,}  {why[:90]}")
+
+
+@main.command()
 @click.pass_context
 def plan(ctx: click.Context) -> None:
     """Show what `push` would send to 360Learning now (counts and examples); sends nothing."""

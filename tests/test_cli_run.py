@@ -104,3 +104,22 @@ def test_run_exits_1_and_says_where_to_look_when_rows_fail(
     result = cli("run", env=env)
     assert result.returncode == 1
     assert "not pushed (sent again next run; see meta.push_ledger)" in result.stderr
+
+
+def test_status_shows_runs_cursors_rejects_and_what_was_not_pushed(
+        env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
+    l360.delete_user(learner_emails(go1)[0])
+    assert cli("run", env=env).returncode == 1
+    result = cli("status", env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "run        partial" in out and "pushed " in out and " failed" in out
+    assert "enrollments       20" in out  # the cursor, a UTC instant
+    assert "rejects by reason" in out and "status_ignored" in out
+    assert "not pushed in the last push" in out and "Unknown user" in out
+
+
+def test_status_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
+    result = cli("status", env={"GO1SYNC_WAREHOUSE": str(tmp_path / "none.duckdb")})
+    assert result.returncode == 1
+    assert "no warehouse at" in result.stderr and "extract" in result.stderr

@@ -1,0 +1,77 @@
+"""What ``python cli.py status`` shows: recent runs, cursors, open operations, rejects.
+
+Read-only: it never changes the warehouse, so it is safe to run at any time (DuckDB refuses a
+second process while a run writes; the connection says so in one line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warehouse.connection import connect
+
+
+@dataclass
+class Status:
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    cursors: list[tuple[str, Any]] = field(default_factory=list)
+    unconfirmed: list[tuple[str, str, int, Any]] = field(default_factory=list)
+    rejects: list[tuple[str, str, int]] = field(default_factory=list)
+    unpushed: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def summarize(command: str, counts: dict[str, Any]) -> str:
+    """A run's counts in a few words: landed, mapped, pushed."""
+    parts = []
+    streams = counts if command == "extract" else counts.get("extract", {})
+    if streams:
+        landed = sum(s.get("landed", 0) for s in streams.values())
+        read = sum(s.get("read", 0) for s in streams.values())
+        parts.append(f"landed {landed:,} of {read:,} read")
+    models = counts if command == "transform" else counts.get("transform", {})
+    if models:
+        parts.append(f"{models.get('content_360', 0):,} courses, "
+                     f"{models.get('attempts_360', 0):,} attempts mapped")
+    pushed = counts if command == "push" else counts.get("push", {})
+    if pushed:
+        ok = sum(c.get("succeeded", 0) for c in pushed.values())
+        failed = sum(c.get("failed", 0) + c.get("rejected", 0) for c in pushed.values())
+        parts.append(f"pushed {ok:,} ok" + (f", {failed:,} failed" if failed else ""))
+    return "; ".join(parts)
+
+
+def _has(con: Any, schema: str, table: str) -> bool:
+    row = con.execute("SELECT count(*) FROM information_schema.tables "
+                      "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchone()
+    return bool(row and row[0])
+
+
+def read_status(path: Path, runs: int = 10) -> Status:
+    con = connect(path, read_only=True)
+    try:
+        status = Status()
+        cursor = con.execute(
+            "SELECT run_id, command, status, started_at, finished_at, counts, error "
+            "FROM meta.runs ORDER BY run_id DESC LIMIT ?", [runs])
+        names = [d[0] for d in cursor.description]
+        status.runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        status.cursors = [(str(s), c) for s, c in con.execute(
+            "SELECT stream, cursor_value FROM meta.cursors ORDER BY stream").fetchall()]
+        if _has(con, "meta", "bulk_operations"):
+            status.unconfirmed = [(str(a), str(b), int(c), d) for a, b, c, d in con.execute(
+                "SELECT operation_id, kind, items, submitted_at FROM meta.bulk_operations "
+                "WHERE status = 'submitted' ORDER BY submitted_at").fetchall()]
+        if _has(con, "marts", "rejects"):
+            status.rejects = [(str(a), str(b), int(c)) for a, b, c in con.execute(
+                "SELECT entity, reason, count(*) FROM marts.rejects GROUP BY ALL "
+                "ORDER BY 3 DESC").fetchall()]
+        if _has(con, "meta", "push_ledger"):
+            status.unpushed = [(str(a), str(b), int(c)) for a, b, c in con.execute(
+                "SELECT kind, coalesce(error, status), count(*) FROM meta.push_ledger AS l "
+                "WHERE run_id = (SELECT max(run_id) FROM meta.push_ledger WHERE kind = l.kind) "
+                "AND status <> 'success' GROUP BY ALL ORDER BY 3 DESC LIMIT 20").fetchall()]
+        return status
+    finally:
+        con.close()
