@@ -224,6 +224,79 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
         _fail("; ".join(problems), EXIT_FAILED)
 
 
+@main.command("schedule")
+@click.option("--count", default=8, show_default=True, type=click.IntRange(1, 100),
+              help="How many upcoming firings to list.")
+@click.pass_context
+def schedule_command(ctx: click.Context, count: int) -> None:
+    """The next firings (Europe/Paris and UTC), and ready-to-use crontab lines and systemd
+    units that run them. The jobs' times come from GO1SYNC_CATALOG_TIMES and
+    GO1SYNC_STATS_TIMES (defaults: catalog 07:40, statistics 08:00, 13:00, 20:00)."""
+    import shlex
+    from pathlib import Path
+
+    from schedule import crontab_lines, next_firings, systemd_units
+
+    config = _config(ctx)
+    jobs = config.jobs()
+    click.secho("next firings", bold=True)
+    for firing in next_firings(jobs, datetime.now(UTC), count):
+        click.echo(f"  {firing.job:<8} {firing.at_paris:%Y-%m-%d %H:%M %Z} "
+                   f"({firing.at_utc:%Y-%m-%d %H:%M} UTC)")
+    workdir = str(Path(__file__).resolve().parent)
+    config_arg = f" --config {shlex.quote(str(Path(ctx.obj).resolve()))}" if ctx.obj else ""
+
+    def command_for(job: str) -> str:
+        return (f"cd {shlex.quote(workdir)} && {shlex.quote(sys.executable)} cli.py"
+                f"{config_arg} run --only {job}")
+
+    click.secho("\ncrontab (crontab -e)", bold=True)
+    click.echo(crontab_lines(jobs, command_for).rstrip())
+    click.secho("\nsystemd (one service and one timer per job)", bold=True)
+    click.echo(systemd_units(jobs, command_for, workdir).rstrip())
+
+
+@main.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Fire the scheduled jobs in the foreground, in Europe/Paris time, until SIGTERM or Ctrl-C.
+
+    A firing that comes while the same job's previous run is still going is skipped (and
+    logged); a failed run is logged and the schedule goes on.
+    """
+    from pipeline import run_pipeline
+    from schedule import Scheduler
+
+    config = _config(ctx)
+    config.go1()
+    config.l360()  # fail now, not at the first firing, on a missing setting
+
+    def run_job(job: str) -> int:
+        report = run_pipeline(config, only=job)
+        click.echo(f"{job}: run {report.run_id} " + ("ok" if report.ok else "with failures"))
+        return 0 if report.ok else 1
+
+    click.echo("serving the schedule; Ctrl-C or SIGTERM stops it", err=True)
+    Scheduler(config.jobs(), run_job, log=lambda line: click.echo(line, err=True)).run_forever()
+
+
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Verify the API information is correct, changing nothing: both credentials, the scopes a
+    run needs, the 360Learning groups, the connector admin and the integration name."""
+    from checks import run_checks
+
+    results = run_checks(_config(ctx))
+    for c in results:
+        mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {c.name}: {c.detail}")
+    failed = [c.name for c in results if not c.ok]
+    if failed:
+        _fail(f"{len(failed)} check(s) failed: {', '.join(failed)}", EXIT_FAILED)
+    click.echo("everything a run needs is in place")
+
+
 @main.command()
 @click.option("--runs", default=10, show_default=True, type=click.IntRange(1),
               help="How many recent runs to list.")

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from schedule import Job, parse_times
+
 CONFIG_ENV = "GO1SYNC_CONFIG"
 
 
@@ -175,6 +177,10 @@ SETTINGS: tuple[Setting, ...] = (
             help="the connector admin (a platform administrator or owner), the courses' author"),
     Setting("l360.platform_name", "L360_PLATFORM_NAME", parse_text, "Go1",
             help="the integration's externalPlatform name"),
+    Setting("schedule.catalog_times", "GO1SYNC_CATALOG_TIMES", parse_times, "07:40",
+            help="Paris wall-clock times of the catalog job (HH:MM, comma-separated)"),
+    Setting("schedule.stats_times", "GO1SYNC_STATS_TIMES", parse_times, "08:00,13:00,20:00",
+            help="Paris wall-clock times of the statistics job (HH:MM, comma-separated)"),
     Setting("models.fallback_language", "GO1SYNC_FALLBACK_LANGUAGE", parse_language, "en",
             help="the 360Learning defaultLang of content whose Go1 language is unknown"),
     Setting("warehouse.path", "GO1SYNC_WAREHOUSE", parse_path, "warehouse/go1sync.duckdb",
@@ -264,6 +270,11 @@ class Config:
             admin_email=self.get("l360.admin_email"),
             platform_name=self.get("l360.platform_name"),
         )
+
+    def jobs(self) -> tuple[Job, ...]:
+        """The scheduled jobs, at their configured Europe/Paris times."""
+        return (Job("catalog", self.get("schedule.catalog_times")),
+                Job("stats", self.get("schedule.stats_times")))
 
     def warehouse_path(self) -> Path:
         return Path(self.get("warehouse.path"))

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-FAULT_KINDS = ("429", "500", "502", "503", "drop", "401")
+FAULT_KINDS = ("429", "500", "502", "503", "drop", "401", "403")
 DROPPED = 0  #: the status logged for a request whose connection was dropped without an answer
 
 
@@ -416,6 +416,7 @@ class ApiServer:
         if fault.kind == "drop":
             return None
         messages = {"401": "Invalid credentials.", "429": "Too many requests.",
+                    "403": "The access token does not have the required scope.",
                     "500": "Internal server error.", "502": "Bad gateway.",
                     "503": "Service unavailable."}
         response = self.error_response(int(fault.kind), messages[fault.kind])

@@ -56,7 +56,9 @@ INCLUDES = ("core", "relevance", "pricing", "lifecycle", "skills", "quality", "r
             "presentation", "accessibility")
 ENROLLMENT_STATUSES = ("completed", "in-progress", "not-started", "assigned")
 _SCROLL_ID = re.compile(r"^[A-Za-z0-9_-]{64}$")
-_STATUS_CODES = {401: "AUTH_TOKEN_INVALID", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+# 403 is not in Go1's OpenAPI; FORBIDDEN is this sandbox's choice for a missing scope.
+_STATUS_CODES = {401: "AUTH_TOKEN_INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND",
+                 405: "METHOD_NOT_ALLOWED",
                  429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR",
                  503: "SERVICE_UNAVAILABLE"}
 _BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "

@@ -60,7 +60,7 @@ OPERATION_PATH = "/api/v2/bulk/operations/{bulkOperationId}"
 DEFAULT_PAGE_SIZES = {"users": 500, "integrations": 100, "courseStats": 500,
                       "bulkOperations": 20, "contentIds": 10_000}
 RESERVED_PLATFORM_NAMES = ("360Learning", "Go1-reserved")
-_CODES = {400: "invalidInput", 404: "notFound", 405: "methodNotAllowed",
+_CODES = {400: "invalidInput", 403: "invalid_scope", 404: "notFound", 405: "methodNotAllowed",
           500: "internalServerError", 503: "serviceUnavailable"}
 _BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "
                 "Gateway</h1></center></body></html>\n")
