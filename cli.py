@@ -65,9 +65,13 @@ class SinceType(click.ParamType):
 @click.group(cls=Go1SyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML settings file (default: $GO1SYNC_CONFIG, else the environment alone).")
+@click.option("--profile", help="A [profiles.NAME] of the config file (say test or production), "
+                                "with its own URLs, credentials and warehouse "
+                                "(default: $GO1SYNC_PROFILE, else none).")
 @click.option("-v", "--verbose", is_flag=True, help="Log retries and other details to stderr.")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def main(ctx: click.Context, config_path: str | None, profile: str | None,
+         verbose: bool) -> None:
     """go1sync: copies a Go1 My Library catalog and its enrollments into 360Learning.
 
     Settings come from a TOML file and environment variables (the environment wins); see the
@@ -76,11 +80,19 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = config_path
+    ctx.obj = (config_path, profile)
 
 
 def _config(ctx: click.Context) -> Config:
-    return load_config(ctx.obj)
+    config_path, profile = ctx.obj
+    return load_config(config_path, profile=profile)
+
+
+def _scheduled(config: Config) -> Config:
+    if not config.scheduled:
+        _fail(f"profile {config.profile!r} runs by hand only (scheduled = false in its "
+              "[profiles] table): use `python cli.py run`", EXIT_USAGE)
+    return config
 
 
 class StreamProgress:
@@ -237,14 +249,18 @@ def schedule_command(ctx: click.Context, count: int) -> None:
 
     from schedule import crontab_lines, next_firings, systemd_units
 
-    config = _config(ctx)
+    config = _scheduled(_config(ctx))
     jobs = config.jobs()
     click.secho("next firings", bold=True)
     for firing in next_firings(jobs, datetime.now(UTC), count):
         click.echo(f"  {firing.job:<8} {firing.at_paris:%Y-%m-%d %H:%M %Z} "
                    f"({firing.at_utc:%Y-%m-%d %H:%M} UTC)")
     workdir = str(Path(__file__).resolve().parent)
-    config_arg = f" --config {shlex.quote(str(Path(ctx.obj).resolve()))}" if ctx.obj else ""
+    config_path, _ = ctx.obj
+    config_arg = (f" --config {shlex.quote(str(Path(config_path).resolve()))}"
+                  if config_path else "")
+    if config.profile:
+        config_arg += f" --profile {shlex.quote(config.profile)}"
 
     def command_for(job: str) -> str:
         return (f"cd {shlex.quote(workdir)} && {shlex.quote(sys.executable)} cli.py"
@@ -267,7 +283,7 @@ def serve(ctx: click.Context) -> None:
     from pipeline import run_pipeline
     from schedule import Scheduler
 
-    config = _config(ctx)
+    config = _scheduled(_config(ctx))
     config.go1()
     config.l360()  # fail now, not at the first firing, on a missing setting
 

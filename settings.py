@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from schedule import Job, parse_times
 
 CONFIG_ENV = "GO1SYNC_CONFIG"
+PROFILE_ENV = "GO1SYNC_PROFILE"
 
 
 class SettingsError(Exception):
@@ -221,16 +222,22 @@ class Config:
     """The merged view of file and environment; values are parsed when asked for."""
 
     def __init__(self, file_values: Mapping[str, Any], env: Mapping[str, str],
-                 source: str | None) -> None:
+                 source: str | None, profile: str | None = None,
+                 scheduled: bool = True) -> None:
         self._file = file_values
         self._env = env
         self.source = source
+        self.profile = profile
+        self.scheduled = scheduled  # a test profile runs by hand only
 
     def _raw(self, setting: Setting) -> tuple[str | None, str]:
         if setting.env in self._env and self._env[setting.env] != "":
             return self._env[setting.env], f"environment variable {setting.env}"
         if setting.key in self._file:
             return str(self._file[setting.key]), f"'{setting.key}' in {self.source}"
+        if setting.key == "warehouse.path" and self.profile:
+            # each profile keeps its own warehouse, state and ledger unless told otherwise
+            return f"warehouse/go1sync-{self.profile}.duckdb", f"profile {self.profile}"
         return setting.default, "default"
 
     def get(self, key: str) -> Any:
@@ -305,11 +312,21 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def load_config(path: str | os.PathLike[str] | None = None,
-                env: Mapping[str, str] | None = None) -> Config:
-    """Read the TOML file named by ``path`` or ``GO1SYNC_CONFIG`` (both optional)."""
+                env: Mapping[str, str] | None = None, profile: str | None = None) -> Config:
+    """Read the TOML file named by ``path`` or ``GO1SYNC_CONFIG`` (both optional).
+
+    ``[profiles.NAME]`` tables (say ``test`` and ``production``) hold settings that replace
+    the top-level ones when that profile is chosen (``--profile`` or ``GO1SYNC_PROFILE``);
+    the environment still wins over both. ``scheduled = false`` marks a profile that runs by
+    hand only, the default for one named ``test``.
+    """
     env = os.environ if env is None else env
+    profile = profile or env.get(PROFILE_ENV) or None
     chosen = str(path) if path else env.get(CONFIG_ENV) or None
     if not chosen:
+        if profile:
+            raise SettingsError(f"profile {profile!r} needs a config file that defines "
+                                f"[profiles.{profile}] (--config or {CONFIG_ENV})")
         return Config({}, env, None)
     file = Path(chosen)
     if not file.is_file():
@@ -318,8 +335,26 @@ def load_config(path: str | os.PathLike[str] | None = None,
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"config file {chosen} is not valid TOML: {exc}") from None
+    profiles = data.pop("profiles", {})
+    if not isinstance(profiles, dict):
+        raise SettingsError(f"config file {chosen}: 'profiles' must be a table of tables")
     flat = _flatten(data)
+    scheduled = True
+    if profile:
+        if profile not in profiles:
+            names = ", ".join(sorted(profiles)) or "none"
+            raise SettingsError(f"config file {chosen} has no profile {profile!r} "
+                                f"(defined: {names})")
+        chosen_table = dict(profiles[profile])
+        scheduled = bool(chosen_table.pop("scheduled", profile != "test"))
+        flat.update(_flatten(chosen_table))
+    for name, table in profiles.items():
+        extra = sorted(k for k in _flatten({k: v for k, v in dict(table).items()
+                                            if k != "scheduled"}) if k not in _BY_KEY)
+        if extra:
+            raise SettingsError(f"config file {chosen}: unknown setting "
+                                f"'profiles.{name}.{extra[0]}'")
     unknown = sorted(k for k in flat if k not in _BY_KEY)
     if unknown:
         raise SettingsError(f"config file {chosen}: unknown setting '{unknown[0]}'")
-    return Config(flat, env, chosen)
+    return Config(flat, env, chosen, profile, scheduled)

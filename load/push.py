@@ -18,7 +18,7 @@ import duckdb
 from load.bulk import BATCH_LIMITS, BulkOperation, BulkOutcome, BulkRunner
 from load.changes import prepare
 from load.client import L360Client
-from load.errors import SubmitUncertain
+from load.errors import LoadError, SubmitUncertain
 from load.integration import Integration, ensure_integration
 from load.ledger import (
     PushRow,
@@ -191,6 +191,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
           run_id: int, progress: ProgressFn, runner: BulkRunner | None,
           parts: frozenset[str]) -> PushResult:
     result = PushResult()
+    _check_target(con, integration_settings.api_url)
     runner = runner or BulkRunner(client)
     pusher = Pusher(con, runner, run_id, result, progress)
 
@@ -217,6 +218,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
         return result  # nothing new: no write call at all
 
     integration: Integration = ensure_integration(client, integration_settings)
+    _remember_target(con, integration_settings.api_url, integration, run_id)
     courses_path = f"/api/v2/bulk/integrations/{integration.id}/courses"
 
     if "courses" in parts:
@@ -226,6 +228,28 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
         stats_path = f"/api/v2/bulk/integrations/{integration.id}/stats"
         pusher.send("attempt", "POST", stats_path, _stats_batches(con, STATS_BATCH))
     return result
+
+
+def _check_target(con: duckdb.DuckDBPyConnection, api_url: str) -> None:
+    """Refuse, before any call, to push this warehouse's state to another platform."""
+    row = con.execute("SELECT api_url FROM meta.push_target").fetchone()
+    if row is not None and row[0] != api_url:
+        raise LoadError(
+            f"this warehouse pushes to {row[0]}, but L360_API_URL is {api_url}: each platform "
+            "(profile) needs its own warehouse (GO1SYNC_WAREHOUSE)")
+
+
+def _remember_target(con: duckdb.DuckDBPyConnection, api_url: str, integration: Integration,
+                     run_id: int) -> None:
+    row = con.execute("SELECT integration_id FROM meta.push_target").fetchone()
+    if row is None:
+        con.execute("INSERT INTO meta.push_target VALUES (?, ?, ?, ?, now())",
+                    [api_url, integration.id, integration.group_id, run_id])
+    elif row[0] != integration.id:
+        raise LoadError(
+            f"this warehouse pushes to integration {row[0]}, but the settings lead to "
+            f"{integration.id} (L360_GROUP_IDS or L360_PLATFORM_NAME changed): use a new "
+            "warehouse for another integration")
 
 
 def _push_courses(con: duckdb.DuckDBPyConnection, runner: BulkRunner, pusher: Pusher,
