@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from load.bulk import BATCH_LIMITS, BulkOperation, BulkOutcome, BulkRunner
-from load.changes import prepare
+from load.bulk import BATCH_LIMITS, BulkOperation, BulkOutcome, BulkRunner, batches
+from load.changes import SQL_DIR, prepare
 from load.client import L360Client
 from load.errors import LoadError, SubmitUncertain
 from load.integration import Integration, ensure_integration
@@ -123,11 +123,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, kind: str) -> list[PushRow]:
             for key, op, payload, payload_hash in con.execute(sql).fetchall()]
 
 
-def _batches(rows: Sequence[PushRow], size: int) -> Iterator[list[PushRow]]:
-    for start in range(0, len(rows), size):
-        yield list(rows[start:start + size])
-
-
 def _outgoing_attempts(con: duckdb.DuckDBPyConnection,
                        chunk: int = 5_000) -> Iterator[tuple[Any, ...]]:
     """The attempts to send, in sending order, read a chunk at a time.
@@ -151,7 +146,7 @@ def _outgoing_attempts(con: duckdb.DuckDBPyConnection,
     con.execute("DROP TABLE outgoing_attempts")
 
 
-def _stats_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[PushRow]]:
+def _statsbatches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[PushRow]]:
     """Statistics, oldest first per (course, learner), never splitting one learner's records
     on one course across operations that may run at the same time (the attempt rule would
     merge an older enrollment into a newer open attempt)."""
@@ -214,7 +209,9 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
                           ).fetchone() if "courses" in parts else (0,)
     attempts = con.execute("SELECT count(*) FROM attempt_changes WHERE operation <> 'unchanged'"
                            " AND course_in_360").fetchone() if "attempts" in parts else (0,)
-    if not (changes and changes[0]) and not (attempts and attempts[0]):
+    share_groups = list(integration_settings.group_ids[1:])
+    shares = len(_share_changes(con, share_groups)) if "courses" in parts else 0
+    if not (changes and changes[0]) and not (attempts and attempts[0]) and not shares:
         return result  # nothing new: no write call at all
 
     integration: Integration = ensure_integration(client, integration_settings)
@@ -223,11 +220,54 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
 
     if "courses" in parts:
         _push_courses(con, runner, pusher, result, run_id, integration, courses_path)
+        _sync_shares(con, runner, result, run_id, share_groups)
     if "attempts" in parts:
         # Statistics, once their courses exist in 360Learning.
         stats_path = f"/api/v2/bulk/integrations/{integration.id}/stats"
-        pusher.send("attempt", "POST", stats_path, _stats_batches(con, STATS_BATCH))
+        pusher.send("attempt", "POST", stats_path, _statsbatches(con, STATS_BATCH))
     return result
+
+
+def _share_changes(con: duckdb.DuckDBPyConnection,
+                   groups: list[str]) -> list[tuple[str, str, str, str]]:
+    return [(str(c), str(g), str(t), str(o)) for c, g, t, o in con.execute(
+        (SQL_DIR / "share_changes.sql").read_text(encoding="utf-8"),
+        {"groups": groups}).fetchall()]
+
+
+def _sync_shares(con: duckdb.DuckDBPyConnection, runner: BulkRunner, result: PushResult,
+                 run_id: int, groups: list[str]) -> None:
+    """The other groups' catalogs and libraries hold every course, and only those groups'.
+
+    Sharing is idempotent on 360Learning's side, so it needs no ledger: a share that failed
+    or was never confirmed is simply still a difference next run.
+    """
+    changes = _share_changes(con, groups)
+    for target in ("catalog", "library"):
+        for operation, method in (("add", "POST"), ("remove", "DELETE")):
+            items = [{"groupId": g, "contentType": "course", "contentId": c}
+                     for c, g, t, o in changes if t == target and o == operation]
+            kind = f"{'share' if operation == 'add' else 'unshare'}_{target}"
+            for chunk in batches(items, SHARE_BATCH):
+                outcome = runner.run(method, f"/api/v2/bulk/groups/{target}", chunk)
+                done = [(str(r.input.get("contentId")), str(r.input.get("groupId")))
+                        for r in outcome.succeeded]
+                if done and operation == "add":
+                    con.execute(
+                        "INSERT OR REPLACE INTO meta.course_shares "
+                        "SELECT unnest($courses), unnest($groups), $target, $run_id, now()",
+                        {"courses": [c for c, _ in done], "groups": [g for _, g in done],
+                         "target": target, "run_id": run_id})
+                elif done:
+                    con.execute(
+                        "DELETE FROM meta.course_shares WHERE target = $target AND "
+                        "(course_id, group_id) IN (SELECT (unnest($courses), unnest($groups)))",
+                        {"courses": [c for c, _ in done], "groups": [g for _, g in done],
+                         "target": target})
+                count = result.count(kind)
+                count.sent += len(chunk)
+                count.succeeded += len(outcome.succeeded)
+                count.failed += len(outcome.failed)
 
 
 def _check_target(con: duckdb.DuckDBPyConnection, api_url: str) -> None:
@@ -269,30 +309,11 @@ def _push_courses(con: duckdb.DuckDBPyConnection, runner: BulkRunner, pusher: Pu
     upserts = _rows(con, "SELECT key, operation, payload, payload_hash FROM course_changes "
                          "WHERE operation IN ('add', 'change') AND payload_error IS NULL "
                          "ORDER BY key", "course_upsert")
-    added = {r.key for r in upserts if r.operation == "add"}
-    pusher.send("course_upsert", "PUT", courses_path, _batches(upserts, COURSE_BATCH))
+    pusher.send("course_upsert", "PUT", courses_path, batches(upserts, COURSE_BATCH))
     archives = [PushRow("course_archive", r.key, r.operation, {"externalId": r.key},
                         r.payload_hash)
                 for r in _rows(con, "SELECT key, operation, '{}' AS payload, NULL FROM "
                                     "course_changes WHERE operation = 'archive' ORDER BY key",
                                "course_archive")]
-    pusher.send("course_archive", "DELETE", courses_path, _batches(archives, ARCHIVE_BATCH))
+    pusher.send("course_archive", "DELETE", courses_path, batches(archives, ARCHIVE_BATCH))
 
-    # New courses reach the other groups' catalogs and libraries.
-    shared_groups = integration.share_group_ids
-    if added and shared_groups:
-        course_ids = [str(r[0]) for r in con.execute(
-            "SELECT course_id FROM meta.pushed_courses WHERE external_id IN "
-            "(SELECT unnest($keys)) AND course_id IS NOT NULL ORDER BY 1",
-            {"keys": sorted(added)}).fetchall()]
-        items = [{"groupId": g, "contentType": "course", "contentId": c}
-                 for g in shared_groups for c in course_ids]
-        for target in ("catalog", "library"):
-            for chunk in _batches([PushRow(f"share_{target}", f"{i['groupId']}/{i['contentId']}",
-                                           "add", i, None) for i in items], SHARE_BATCH):
-                outcome = runner.run("POST", f"/api/v2/bulk/groups/{target}",
-                                     [r.payload for r in chunk])
-                count = result.count(f"share_{target}")
-                count.sent += len(chunk)
-                count.succeeded += len(outcome.succeeded)
-                count.failed += len(outcome.failed)

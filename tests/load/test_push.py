@@ -299,3 +299,24 @@ def test_a_course_without_a_valid_payload_is_rejected_and_the_rest_goes(
     assert bad not in {external_id for _, external_id in l360.courses}
     assert marts(config, "SELECT status, error LIKE '%sources%' FROM meta.push_ledger "
                          f"WHERE key = '{bad}'") == [("rejected", True)]
+
+
+def test_groups_follow_the_settings(config: Config, go1: Go1Sandbox,
+                                    l360: L360Sandbox) -> None:
+    sync(config)
+    host, other = l360.group_ids[0], l360.group_ids[1]
+    course_ids = {c["courseId"] for c in l360.courses.values()}
+    assert l360.catalog[other] == course_ids
+
+    only_host = load_config(env={**go1.env(), **l360.env(), "L360_GROUP_IDS": host,
+                                 "GO1SYNC_WAREHOUSE": str(config.warehouse_path())})
+    l360.clear_requests()
+    removed = run_push(only_host).result
+    assert removed.count("unshare_catalog").succeeded == len(course_ids)
+    assert not l360.catalog.get(other) and not l360.library.get(other)
+    assert not any(r.path.endswith("/courses") for r in l360.requests)  # courses untouched
+
+    added = run_push(config).result
+    assert added.count("share_library").succeeded == len(course_ids)
+    assert l360.catalog[other] == course_ids and l360.library[other] == course_ids
+    assert run_push(config).result.counts == {}  # and then nothing is left to do
