@@ -232,7 +232,7 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
             if report.failed_streams else []
         if report.pushed and report.pushed.failed:
             problems.append(f"{report.pushed.failed} row(s) not pushed (sent again next run; "
-                            "see meta.push_ledger)")
+                            "`python cli.py status` shows them)")
         _fail("; ".join(problems), EXIT_FAILED)
 
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_cli
 
 
 @pytest.fixture
@@ -23,47 +18,33 @@ def go1() -> Iterator[Go1Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def l360(go1: Go1Sandbox) -> Iterator[L360Sandbox]:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def env(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> dict[str, str]:
-    return {**go1.env(), **l360.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")}
-
-
 def check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
-    return subprocess.run([sys.executable, "cli.py", "check"], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    return run_cli("check", env=env)
 
 
 def failures(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
 
 
-def test_everything_in_place(env: dict[str, str], l360: L360Sandbox) -> None:
-    result = check(env)
+def test_everything_in_place(sync_env: dict[str, str], l360: L360Sandbox) -> None:
+    result = check(sync_env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert failures(result) == []
     assert "not set up yet: the first push creates it" in result.stdout
     assert not [r for r in l360.requests if r.method != "GET" and "token" not in r.path]
 
 
-def test_a_wrong_go1_secret(env: dict[str, str]) -> None:
-    result = check({**env, "GO1_CLIENT_SECRET": "nope-123"})
+def test_a_wrong_go1_secret(sync_env: dict[str, str]) -> None:
+    result = check({**sync_env, "GO1_CLIENT_SECRET": "nope-123"})
     assert result.returncode == 1
     assert any("Go1 credentials" in f and "GO1_CLIENT_SECRET" in f for f in failures(result))
     assert "nope-123" not in result.stdout + result.stderr
     assert "Error: " in result.stderr and "check(s) failed" in result.stderr
 
 
-def test_an_unknown_group_and_an_unknown_admin(env: dict[str, str]) -> None:
-    groups = env["L360_GROUP_IDS"] + ",bbbbbbbbbbbbbbbbbbbbbbbb"
-    result = check({**env, "L360_GROUP_IDS": groups, "L360_ADMIN_EMAIL": "ghost@acme.com"})
+def test_an_unknown_group_and_an_unknown_admin(sync_env: dict[str, str]) -> None:
+    groups = sync_env["L360_GROUP_IDS"] + ",bbbbbbbbbbbbbbbbbbbbbbbb"
+    result = check({**sync_env, "L360_GROUP_IDS": groups, "L360_ADMIN_EMAIL": "ghost@acme.com"})
     assert result.returncode == 1
     found = failures(result)
     assert any("group bbbbbbbbbbbbbbbbbbbbbbbb" in f for f in found)
@@ -72,11 +53,11 @@ def test_an_unknown_group_and_an_unknown_admin(env: dict[str, str]) -> None:
     assert len(found) == 2  # the other checks still pass
 
 
-def test_a_missing_scope_is_named(env: dict[str, str], go1: Go1Sandbox,
+def test_a_missing_scope_is_named(sync_env: dict[str, str], go1: Go1Sandbox,
                                   l360: L360Sandbox) -> None:
     go1.faults.add("403", path="/report-data/enrolment/enrollments")
     l360.faults.add("403", path="/api/v2/groups/")
-    result = check(env)
+    result = check(sync_env)
     assert result.returncode == 1
     found = failures(result)
     assert any("enrollment.read" in f and "invalid_scope" in f for f in found)

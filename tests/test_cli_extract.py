@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sandbox.go1 import Go1Sandbox
+from tests.helpers import ROOT
+from tests.helpers import run_cli as cli
 from warehouse import RunLock, open_warehouse
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_extract_lands_every_stream_and_prints_a_summary(go1_env: dict[str, str]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +10,8 @@ import pytest
 from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
+from tests.helpers import run_cli as cli
 from warehouse import open_warehouse
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -24,32 +20,14 @@ def go1() -> Iterator[Go1Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def l360(go1: Go1Sandbox) -> Iterator[L360Sandbox]:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def env(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> dict[str, str]:
-    return {**go1.env(), **l360.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")}
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=180)
-
-
 def writes(l360: L360Sandbox) -> list[str]:
     return [f"{r.method} {r.path}" for r in l360.requests
             if r.method != "GET" and not r.path.endswith("/oauth2/token")]
 
 
 def test_run_syncs_then_follows_changes_then_has_nothing_to_do(
-        env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
-    first = cli("run", env=env)
+        sync_env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
+    first = cli("run", env=sync_env)
     assert first.returncode == 0, first.stderr
     assert {"extract", "transform", "plan", "push"} <= set(first.stdout.split())
     courses = len(l360.courses)
@@ -58,32 +36,32 @@ def test_run_syncs_then_follows_changes_then_has_nothing_to_do(
     lo_id = sorted(e for _, e in l360.courses)[0]
     go1.edit_title(lo_id, "Renamed in Go1")
     l360.clear_requests()
-    second = cli("run", env=env)
+    second = cli("run", env=sync_env)
     assert second.returncode == 0, second.stderr
     assert [w.split()[0] for w in writes(l360)] == ["PUT"]
     assert next(c for (_, e), c in l360.courses.items() if e == lo_id)["name"] == "Renamed in Go1"
 
     l360.clear_requests()
-    third = cli("run", env=env)
+    third = cli("run", env=sync_env)
     assert third.returncode == 0, third.stderr
     assert "nothing new to push" in third.stdout
     assert writes(l360) == []
 
-    con = open_warehouse(env["GO1SYNC_WAREHOUSE"])
+    con = open_warehouse(sync_env["GO1SYNC_WAREHOUSE"])
     runs = con.execute("SELECT command, status, counts->>'$.push' IS NOT NULL FROM meta.runs "
                        "ORDER BY run_id").fetchall()
     assert runs == [("run", "success", True)] * 3  # one run record per run, stages inside
 
 
 def test_only_catalog_pushes_no_statistics_and_dry_run_pushes_nothing(
-        env: dict[str, str], l360: L360Sandbox) -> None:
-    dry = cli("run", "--dry-run", env=env)
+        sync_env: dict[str, str], l360: L360Sandbox) -> None:
+    dry = cli("run", "--dry-run", env=sync_env)
     assert dry.returncode == 0, dry.stderr
     assert "dry run: nothing pushed" in dry.stdout and l360.requests == []
-    catalog = cli("run", "--only", "catalog", env=env)
+    catalog = cli("run", "--only", "catalog", env=sync_env)
     assert catalog.returncode == 0, catalog.stderr
     assert l360.courses and l360.attempts == []
-    stats = cli("run", "--only", "stats", env=env)
+    stats = cli("run", "--only", "stats", env=sync_env)
     assert stats.returncode == 0, stats.stderr
     assert l360.attempts
 
@@ -92,25 +70,26 @@ def test_only_catalog_pushes_no_statistics_and_dry_run_pushes_nothing(
     (["run", "--since", "last tuesday"], "is neither a date nor a date-time"),
     (["run", "--only", "everything"], "Invalid value for '--only'"),
 ])
-def test_run_refuses_bad_options(env: dict[str, str], args: list[str], message: str) -> None:
-    result = cli(*args, env=env)
+def test_run_refuses_bad_options(sync_env: dict[str, str], args: list[str],
+                                 message: str) -> None:
+    result = cli(*args, env=sync_env)
     assert result.returncode == 2
     assert message in result.stderr
 
 
 def test_run_exits_1_and_says_where_to_look_when_rows_fail(
-        env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
+        sync_env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
     l360.delete_user(learner_emails(go1)[0])
-    result = cli("run", env=env)
+    result = cli("run", env=sync_env)
     assert result.returncode == 1
-    assert "not pushed (sent again next run; see meta.push_ledger)" in result.stderr
+    assert "not pushed (sent again next run; `python cli.py status` shows them)" in result.stderr
 
 
 def test_status_shows_runs_cursors_rejects_and_what_was_not_pushed(
-        env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
+        sync_env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
     l360.delete_user(learner_emails(go1)[0])
-    assert cli("run", env=env).returncode == 1
-    result = cli("status", env=env)
+    assert cli("run", env=sync_env).returncode == 1
+    result = cli("status", env=sync_env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "run        partial" in out and "pushed " in out and " failed" in out

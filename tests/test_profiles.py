@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +11,7 @@ from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from settings import SettingsError, load_config
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_cli as cli
 
 
 @pytest.fixture
@@ -50,12 +46,6 @@ def write_config(tmp_path: Path, go1: Go1Sandbox, test: L360Sandbox,
         + table("test", test) + table("production", production))
     return file
 
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=180)
 
 
 def test_each_profile_pushes_to_its_own_platform_from_its_own_warehouse(

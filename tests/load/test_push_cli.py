@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,9 +11,8 @@ from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from settings import load_config
+from tests.helpers import run_cli as cli
 from warehouse.transform import run_transform
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -27,25 +22,12 @@ def go1() -> Iterator[Go1Sandbox]:
 
 
 @pytest.fixture
-def l360(go1: Go1Sandbox) -> Iterator[L360Sandbox]:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def env(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> dict[str, str]:
-    found = {**go1.env(), **l360.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")}
-    config = load_config(env=found)
+def env(sync_env: dict[str, str]) -> dict[str, str]:
+    """Both sandboxes, with Go1 already extracted and mapped: ready to plan and push."""
+    config = load_config(env=sync_env)
     assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
     run_transform(config)
-    return found
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    return sync_env
 
 
 def test_plan_counts_and_sends_nothing(env: dict[str, str], l360: L360Sandbox) -> None:

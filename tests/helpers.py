@@ -1,0 +1,21 @@
+"""What end-to-end tests share: running the CLI as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None,
+            timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``python cli.py ARGS`` from the repository, with only the given go1sync settings: the
+    caller's own GO1_*, GO1SYNC_* and L360_* variables are left out."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT,
+                          env={**clean, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout)
