@@ -57,7 +57,7 @@ from sandbox.l360.store import L360Store
 API_VERSION = "v2.0"
 TOKEN_PATH = "/api/v2/oauth2/token"
 OPERATION_PATH = "/api/v2/bulk/operations/{bulkOperationId}"
-DEFAULT_PAGE_SIZES = {"users": 500, "integrations": 100, "courseStats": 500,
+DEFAULT_PAGE_SIZES = {"users": 500, "integrations": 100, "courseStats": 500, "courses": 500,
                       "bulkOperations": 20, "contentIds": 10_000}
 RESERVED_PLATFORM_NAMES = ("360Learning", "Go1-reserved")
 _CODES = {400: "invalidInput", 403: "invalid_scope", 404: "notFound", 405: "methodNotAllowed",
@@ -165,6 +165,7 @@ class L360App:
         add("GET", "/api/v2/groups/{groupId}/catalog/{contentType}-ids", self.content_ids)
         add("GET", "/api/v2/groups/{groupId}/library/{contentType}-ids", self.content_ids)
         add("GET", "/api/v2/courses/stats", self.course_stats)
+        add("GET", "/api/v2/courses", self.list_courses)
         add("GET", "/api/v2/courses/{courseId}", self.get_course)
         courses = "/api/v2/bulk/integrations/{integrationId}/courses"
         add("PUT", courses, self._integration_bulk(kinds.IMPORT_COURSES))
@@ -376,6 +377,16 @@ class L360App:
             course = self.store.course_by_id(call.params["courseId"])
             if course is None:
                 raise fail(404, "courseNotFound", f"Course {call.params['courseId']} not found.")
+            return Response(200, self._course_dto(course))
+
+    def list_courses(self, call: Call) -> Response:
+        """Every course of the platform (the OpenAPI's CourseDTO), a page at a time."""
+        with self.store.lock:
+            courses = [self._course_dto(c) for c in self.store.courses.values()]
+        return self._page(call, call.keep(courses, {}), "courses")
+
+    def _course_dto(self, course: dict[str, Any]) -> dict[str, Any]:
+        with self.store.lock:
             integration = self.store.integrations.get(course["integrationId"], {})
             dto: dict[str, Any] = {
                 "_id": course["courseId"], "name": course["name"],
@@ -389,7 +400,7 @@ class L360App:
             for name in ("description", "duration"):
                 if name in course:
                     dto[name] = course[name]
-        return Response(200, dto)
+        return dto
 
     def course_stats(self, call: Call) -> Response:
         with self.store.lock:

@@ -1,0 +1,93 @@
+"""Reading 360Learning back, for the reconciliation report: what the platform holds now.
+
+Each pushed course is read through its integration (there is no endpoint that lists an
+integration's courses); the platform's courses, attempts and users are listed page by page.
+Everything lands verbatim in ``raw.l360_*`` for this run, in one transaction, so a report
+always compares one consistent read; the comparison itself is SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from load.client import L360Client
+from load.errors import LoadError
+
+_LISTS = (  # (table, path, id field, extra columns from the record)
+    ("raw.l360_courses", "/api/v2/courses", ("course_id",), ("_id",)),
+    ("raw.l360_course_stats", "/api/v2/courses/stats", ("course_id", "user_id"),
+     ("courseId", "userId")),
+    ("raw.l360_users", "/api/v2/users", ("user_id", "mail"), ("_id", "mail")),
+)
+
+
+@dataclass
+class ReadBack:
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...],
+            rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    names = ["_run_id", "_extracted_at", *columns, "record"]
+    statement = exp.insert(exp.values([tuple(exp.Placeholder() for _ in names)]),
+                           exp.to_table(table), columns=names)
+    con.executemany(statement.sql("duckdb"), rows)
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int = 5000) -> Iterable[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id: str,
+              run_id: int) -> ReadBack:
+    result = ReadBack()
+    now = datetime.now(UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        pushed = [str(r[0]) for r in con.execute(
+            "SELECT external_id FROM meta.pushed_courses ORDER BY 1").fetchall()]
+        rows: list[tuple[Any, ...]] = []
+        for external_id in pushed:
+            try:
+                data = client.get(
+                    f"/api/v2/integrations/{integration_id}/courses/{external_id}").data
+                rows.append((run_id, now, external_id, True, json.dumps(data)))
+            except LoadError as exc:
+                if exc.status not in (400, 404):  # 400 courseNotBelongToIntegration
+                    raise
+                rows.append((run_id, now, external_id, False, None))
+        _insert(con, "raw.l360_integration_courses", ("external_id", "found"), rows)
+        result.counts["integration_courses"] = len(rows)
+        for table, path, columns, fields in _LISTS:
+            landed = 0
+            for chunk in _chunks(client.get_all(path)):
+                _insert(con, table, columns, [
+                    (run_id, now, *(_text(item.get(f)) for f in fields), json.dumps(item))
+                    for item in chunk])
+                landed += len(chunk)
+            result.counts[table.removeprefix("raw.l360_")] = landed
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

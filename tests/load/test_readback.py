@@ -1,0 +1,42 @@
+"""Reading 360Learning back: what lands in raw.l360_* after a push."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from extract.job import run_extract
+from load.client import L360Client
+from load.job import run_push
+from load.readback import read_back
+from sandbox.l360 import L360Sandbox
+from settings import load_config
+from warehouse import open_warehouse
+from warehouse.transform import run_transform
+
+
+def test_read_back_lands_courses_attempts_and_users(sync_env: dict[str, str],
+                                                    l360: L360Sandbox) -> None:
+    config = load_config(env=sync_env)
+    assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
+    run_transform(config)
+    assert run_push(config).result.failed == 0
+
+    con = open_warehouse(config.warehouse_path())
+    row = con.execute("SELECT integration_id FROM meta.push_target").fetchone()
+    assert row is not None
+    # a course the snapshot believes in but 360Learning does not know
+    con.execute("INSERT INTO meta.pushed_courses VALUES ('999999', 'x', false, NULL, NULL, 1, ?)",
+                [datetime.now(UTC)])
+    with L360Client(config.l360()) as client:
+        result = read_back(con, client, str(row[0]), run_id=99)
+
+    found = dict(con.execute("SELECT found, count(*) FROM raw.l360_integration_courses "
+                             "GROUP BY 1").fetchall())
+    assert found == {True: len(l360.courses), False: 1}
+    assert con.execute("SELECT count(*) FROM raw.l360_course_stats").fetchone() == (
+        len(l360.attempts),)
+    assert result.counts["users"] == len(l360.users)
+    assert con.execute("SELECT count(*) FROM raw.l360_courses").fetchone() == (
+        len(l360.courses),)
+    mails = {m for (m,) in con.execute("SELECT mail FROM raw.l360_users").fetchall()}
+    assert set(l360.users) <= mails
