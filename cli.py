@@ -297,6 +297,40 @@ def serve(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "csv", "json"]),
+              default="text", show_default=True,
+              help="A summary on the terminal, a self-contained HTML report, or one CSV or "
+                   "JSON file per category.")
+@click.option("--out", type=click.Path(), help="Where to write: the HTML file, or the folder "
+                                               "of CSV/JSON files (default: reports/).")
+@click.option("--requeue", is_flag=True,
+              help="Mark the differing courses and attempts so the next push sends them again.")
+@click.pass_context
+def reconcile(ctx: click.Context, fmt: str, out: str | None, requeue: bool) -> None:
+    """Why does 360Learning show something else than Go1? Reads 360Learning back, compares it
+    with Go1 (the marts) and with what go1sync pushed, and explains every difference."""
+    from pathlib import Path
+
+    from load.reconcile import run_reconcile
+    from warehouse.report import text_summary, write_files
+
+    report, requeued = run_reconcile(_config(ctx), requeue)
+    click.echo(text_summary(report))
+    if fmt == "html":
+        from warehouse.report_html import render_html
+
+        target = Path(out or f"reports/reconcile-{report.run_id}.html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_html(report), encoding="utf-8")
+        click.echo(f"wrote {target}")
+    elif fmt in ("csv", "json"):
+        written = write_files(report, Path(out or "reports"), fmt)
+        click.echo(f"wrote {len(written)} {fmt.upper()} file(s) in {written[0].parent}")
+    if requeue:
+        click.echo(f"requeued {requeued:,} row(s): the next push sends them again")
+
+
+@main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Verify the API information is correct, changing nothing: both credentials, the scopes a

@@ -204,6 +204,73 @@ class L360Sandbox:
         with self._store.lock:
             return copy.deepcopy(self._store.attempts)
 
+    # -- drift: what people change in 360Learning behind the integration's back ---------------
+    def _course(self, external_id: str) -> dict[str, Any]:
+        for (_, external), course in self._store.courses.items():
+            if external == external_id:
+                return course
+        raise KeyError(f"no course with externalId {external_id}")
+
+    def edit_course(self, external_id: str, **fields: Any) -> None:
+        """Change a course's fields in place (someone edited it in 360Learning)."""
+        with self._store.lock:
+            self._course(external_id).update(fields)
+
+    def archive_course(self, external_id: str, archived: bool = True) -> None:
+        with self._store.lock:
+            self._course(external_id)["archived"] = archived
+
+    def delete_course(self, external_id: str) -> None:
+        """Remove a course altogether (the read-back then answers that it is unknown)."""
+        with self._store.lock:
+            course = self._course(external_id)
+            key = self._store.course_keys.pop(course["courseId"])
+            del self._store.courses[key]
+
+    def edit_attempt(self, external_course_id: str, mail: str, **fields: Any) -> None:
+        """Change every attempt of a learner on a course (progress, completedAt …)."""
+        with self._store.lock:
+            for attempt in self._store.attempts:
+                if attempt["externalCourseId"] == external_course_id and attempt["mail"] == mail:
+                    attempt.update(fields)
+
+    def delete_attempts(self, external_course_id: str, mail: str) -> None:
+        with self._store.lock:
+            gone = [a for a in self._store.attempts
+                    if a["externalCourseId"] == external_course_id and a["mail"] == mail]
+            self._store.attempts[:] = [a for a in self._store.attempts if a not in gone]
+            for a in gone:  # the per-(course, user) index the attempt rule reads
+                pair = self._store.attempts_by_pair.get((a["courseId"], a["userId"]), [])
+                if a in pair:
+                    pair.remove(a)
+
+    def duplicate_attempt(self, external_course_id: str, mail: str) -> None:
+        """A second attempt for the same start (what a forceNew or a replay would make)."""
+        with self._store.lock:
+            original = next(a for a in self._store.attempts
+                            if a["externalCourseId"] == external_course_id and a["mail"] == mail)
+            copied = copy.deepcopy(original)
+            copied["_id"] = self._store.ids.new("attempt")
+            copied["firstActivityAt"] = original["lastActivityAt"]
+            self._store.attempts.append(copied)
+            self._store.attempts_by_pair.setdefault(
+                (copied["courseId"], copied["userId"]), []).append(copied)
+
+    def add_imported_course(self, name: str) -> str:
+        """A course outside the integration (a SCORM import, say), listed by GET /courses."""
+        with self._store.lock:
+            integration = "imported"
+            self._store.integrations.setdefault(integration, {"externalPlatform": ""})
+            course_id = self._store.ids.new("course")
+            self._store.courses[(integration, f"scorm-{course_id}")] = {
+                "courseId": course_id, "name": name, "defaultLang": "en", "authorId": None,
+                "groupId": None, "createdAt": format_time(self.now()),
+                "modifiedAt": format_time(self.now()),
+                "archived": False,
+                "integrationId": integration}
+            self._store.course_keys[course_id] = (integration, f"scorm-{course_id}")
+            return course_id
+
     @property
     def operations(self) -> dict[str, dict[str, Any]]:
         """Operation id -> ``_id, type, status, input, results, integrationId, createdAt …``
