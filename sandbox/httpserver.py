@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 FAULT_KINDS = ("429", "500", "502", "503", "drop", "401", "403")
@@ -449,3 +450,56 @@ class ApiServer:
     def clear_requests(self) -> None:
         with self._log_lock:
             self._log.clear()
+
+
+class ServedApi:
+    """What every sandbox does with its :class:`ApiServer`: serve it, stop it, wait on it,
+    answer without HTTP, and expose its URL, faults and request log. Subclasses set
+    ``self._server``."""
+
+    _server: ApiServer
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        """Start the HTTP server in a daemon thread (``port=0``: any free port)."""
+        self._server.serve(host, port)
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` is called (for a foreground server)."""
+        self._server.wait()
+
+    def handle(self, request: Request) -> Response | None:
+        """Answer one request without HTTP (latency and faults included; ``None``: dropped).
+
+        Benchmarks use it to measure go1sync's side alone, without two HTTP stacks sharing
+        the machine's cores.
+        """
+        return self._server.handle(request)
+
+    def __enter__(self) -> Self:
+        if not self._server.serving:
+            self.serve()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The API base URL (loopback)."""
+        return self._server.url
+
+    @property
+    def faults(self) -> Faults:
+        return self._server.faults
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        return self._server.requests
+
+    def clear_requests(self) -> None:
+        self._server.clear_requests()

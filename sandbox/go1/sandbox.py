@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from sandbox.go1.app import Go1App, error_response
 from sandbox.go1.data import Go1Seed, gc_paused, generate
 from sandbox.go1.store import EnrollmentsView, Go1Store
 from sandbox.go1.timefmt import format_us, style_for, to_us, truncate
-from sandbox.httpserver import ApiServer, Faults, LoggedRequest, Request, Response
+from sandbox.httpserver import ApiServer, ServedApi
 
 DEFAULT_INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
 
 
-class Go1Sandbox:
+class Go1Sandbox(ServedApi):
     """A local Go1 API (token, learning objects, enrollments, user accounts) on seeded data."""
 
     def __init__(self, seed: Go1Seed | None = None, client_id: str = "sandbox-go1-client",
@@ -42,40 +41,6 @@ class Go1Sandbox:
         self._server = ApiServer(self._app.router, error_response, clock=self.now)
 
     # serving ----------------------------------------------------------------------------
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Go1Sandbox:
-        """Start the HTTP server in a daemon thread (``port=0``: any free port)."""
-        self._server.serve(host, port)
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def handle(self, request: Request) -> Response | None:
-        """Answer one request without HTTP (latency and faults included; ``None``: dropped).
-
-        Benchmarks use it to measure go1sync's side alone, without two HTTP stacks sharing
-        the machine's cores.
-        """
-        return self._server.handle(request)
-
-    def wait(self) -> None:
-        """Block until :meth:`stop` is called (for a foreground server)."""
-        self._server.wait()
-
-    def __enter__(self) -> Go1Sandbox:
-        if not self._server.serving:
-            self.serve()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The API base (``GO1_API_URL``)."""
-        return self._server.url
-
     @property
     def auth_url(self) -> str:
         """The token endpoint (``GO1_AUTH_URL``)."""
@@ -88,17 +53,6 @@ class Go1Sandbox:
                 "GO1_CLIENT_SECRET": self.client_secret}
 
     # knobs ------------------------------------------------------------------------------
-    @property
-    def faults(self) -> Faults:
-        return self._server.faults
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        return self._server.requests
-
-    def clear_requests(self) -> None:
-        self._server.clear_requests()
-
     def expire_tokens(self) -> None:
         """Every token issued so far is rejected from now on (an early expiry)."""
         self._app.expire_tokens()

@@ -15,10 +15,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
-from sandbox.httpserver import ApiServer, Faults, LoggedRequest, Request, Response
+from sandbox.httpserver import ApiServer, ServedApi
 from sandbox.l360.app import L360App, error_response
 from sandbox.l360.bulk import BulkRunner
 from sandbox.l360.knobs import L360Faults
@@ -30,7 +29,7 @@ DEFAULT_LEARNERS = ("ada.lovelace@acme-corp.com", "alan.turing@acme-corp.com",
                     "barbara.liskov@acme-corp.com")
 
 
-class L360Sandbox:
+class L360Sandbox(ServedApi):
     """A local 360Learning API v2: token, integrations, users, groups, courses, stats, bulk."""
 
     def __init__(self, client_id: str = "sandbox-360-client",
@@ -64,39 +63,6 @@ class L360Sandbox:
         self._server = ApiServer(self._app.router, error_response, clock=self.now)
 
     # serving ----------------------------------------------------------------------------
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> L360Sandbox:
-        """Start the HTTP server in a daemon thread (``port=0``: any free port)."""
-        self._server.serve(host, port)
-        self._runner.resume()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and stop the bulk worker (unfinished operations stay as they are)."""
-        self._server.stop()
-        self._runner.stop()
-
-    def wait(self) -> None:
-        """Block until :meth:`stop` is called (for a foreground server)."""
-        self._server.wait()
-
-    def handle(self, request: Request) -> Response | None:
-        """Answer one request without HTTP (latency and faults included; ``None``: dropped)."""
-        return self._server.handle(request)
-
-    def __enter__(self) -> L360Sandbox:
-        if not self._server.serving:
-            self.serve()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The API host (``L360_API_URL``); paths start with ``/api/v2``."""
-        return self._server.url
-
     def env(self) -> dict[str, str]:
         """The settings' environment variables that point a client at this sandbox."""
         return {"L360_API_URL": self.url, "L360_CLIENT_ID": self.client_id,
@@ -129,11 +95,6 @@ class L360Sandbox:
 
     # knobs ------------------------------------------------------------------------------
     @property
-    def faults(self) -> Faults:
-        """Gateway faults before routing (429, 5xx, drop, one-off 401), as for Go1."""
-        return self._server.faults
-
-    @property
     def page_sizes(self) -> dict[str, int]:
         """Live page sizes: users, integrations, courseStats, bulkOperations, contentIds."""
         return self._app.page_sizes
@@ -146,13 +107,6 @@ class L360Sandbox:
     def reset_rate_limits(self) -> None:
         """Forget the requests counted in the current rate-limit windows."""
         self._app.reset_limits()
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        return self._server.requests
-
-    def clear_requests(self) -> None:
-        self._server.clear_requests()
 
     # data -------------------------------------------------------------------------------
     def add_user(self, email: str, first_name: str | None = None,
