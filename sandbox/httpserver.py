@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 FAULT_KINDS = ("429", "500", "502", "503", "drop", "401", "403")
@@ -452,12 +452,33 @@ class ApiServer:
             self._log.clear()
 
 
+class TokenIssuer(Protocol):
+    """What a sandbox's app offers for its tokens."""
+
+    token_ttl_seconds: int
+
+    def expire_tokens(self) -> None: ...
+
+
 class ServedApi:
     """What every sandbox does with its :class:`ApiServer`: serve it, stop it, wait on it,
-    answer without HTTP, and expose its URL, faults and request log. Subclasses set
-    ``self._server``."""
+    answer without HTTP, expose its URL, faults and request log, and age its tokens.
+    Subclasses set ``self._server`` and ``self._app``."""
 
     _server: ApiServer
+    _app: TokenIssuer
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far is rejected from now on (an early expiry)."""
+        self._app.expire_tokens()
+
+    @property
+    def token_ttl_seconds(self) -> int:
+        return self._app.token_ttl_seconds
+
+    @token_ttl_seconds.setter
+    def token_ttl_seconds(self, value: int) -> None:
+        self._app.token_ttl_seconds = value
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         """Start the HTTP server in a daemon thread (``port=0``: any free port)."""

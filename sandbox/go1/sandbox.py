@@ -27,6 +27,8 @@ DEFAULT_INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
 class Go1Sandbox(ServedApi):
     """A local Go1 API (token, learning objects, enrollments, user accounts) on seeded data."""
 
+    _app: Go1App
+
     def __init__(self, seed: Go1Seed | None = None, client_id: str = "sandbox-go1-client",
                  client_secret: str = "sandbox-go1-secret",
                  portal_url: str = "https://acme.mygo1.com") -> None:
@@ -53,18 +55,6 @@ class Go1Sandbox(ServedApi):
                 "GO1_CLIENT_SECRET": self.client_secret}
 
     # knobs ------------------------------------------------------------------------------
-    def expire_tokens(self) -> None:
-        """Every token issued so far is rejected from now on (an early expiry)."""
-        self._app.expire_tokens()
-
-    @property
-    def token_ttl_seconds(self) -> int:
-        return self._app.token_ttl_seconds
-
-    @token_ttl_seconds.setter
-    def token_ttl_seconds(self, value: int) -> None:
-        self._app.token_ttl_seconds = value
-
     @property
     def scroll_ttl_seconds(self) -> int:
         return self._app.scroll_ttl_seconds

@@ -32,6 +32,8 @@ DEFAULT_LEARNERS = ("ada.lovelace@acme-corp.com", "alan.turing@acme-corp.com",
 class L360Sandbox(ServedApi):
     """A local 360Learning API v2: token, integrations, users, groups, courses, stats, bulk."""
 
+    _app: L360App
+
     def __init__(self, client_id: str = "sandbox-360-client",
                  client_secret: str = "sandbox-360-secret",
                  admin_email: str = "admin@acme-corp.com",
@@ -80,18 +82,6 @@ class L360Sandbox(ServedApi):
         if moment is not None and moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         self._fixed_now = moment
-
-    def expire_tokens(self) -> None:
-        """Every token issued so far is rejected from now on (an early expiry)."""
-        self._app.expire_tokens()
-
-    @property
-    def token_ttl_seconds(self) -> int:
-        return self._app.token_ttl_seconds
-
-    @token_ttl_seconds.setter
-    def token_ttl_seconds(self, value: int) -> None:
-        self._app.token_ttl_seconds = value
 
     # knobs ------------------------------------------------------------------------------
     @property

@@ -6,38 +6,16 @@ the bearer header, the posted secret and the issued token are taken out as they 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cassette_tools import filter_token
+
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "tests" / "cassettes"
-
-
-def filter_token(response: dict[str, Any]) -> dict[str, Any]:
-    """Replace ``access_token`` in a token answer before it is written to a cassette.
-
-    Content-Length is rewritten too: urllib3 refuses a replayed body shorter than announced.
-    """
-    body = response.get("body", {}).get("string")
-    if not body:
-        return response
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return response
-    if not isinstance(data, dict) or "access_token" not in data:
-        return response
-    data["access_token"] = "FILTERED"
-    text = json.dumps(data)
-    response["body"]["string"] = text.encode("utf-8") if isinstance(body, bytes) else text
-    for name in list(response.get("headers", {})):
-        if name.lower() == "content-length":
-            response["headers"][name] = [str(len(text.encode("utf-8")))]
-    return response
 
 
 @pytest.fixture

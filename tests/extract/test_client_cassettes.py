@@ -18,6 +18,7 @@ import yaml
 
 from extract import Go1Client
 from settings import Go1Settings, Secret, load_config
+from tests.cassette_tools import strings
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 AUTH_PATH = "/oauth/token"
@@ -77,28 +78,13 @@ def test_token_library_page_and_enrollment_page(go1_settings: Go1Settings) -> No
     assert enrollments.text.strip().startswith("{")  # the body kept as text, for raw.*
 
 
-def _strings(node: Any) -> Iterator[str]:
-    """Every text in a parsed cassette, bodies stored as ``!!binary`` decoded too."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield str(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
-    elif isinstance(node, bytes):
-        yield node.decode("utf-8", errors="replace")
-    elif node is not None:
-        yield str(node)
-
-
 def test_cassettes_hold_no_credentials() -> None:
     cassettes = sorted(CASSETTES.rglob("*.yaml")) + sorted(CASSETTES.rglob("*.yml"))
     assert cassettes, f"no cassette under {CASSETTES}"
     secret = _sandbox_secret()
     for path in cassettes:
         raw = path.read_text(encoding="utf-8")
-        text = raw + "\n" + "\n".join(_strings(yaml.safe_load(raw)))
+        text = raw + "\n" + "\n".join(strings(yaml.safe_load(raw)))
         assert secret not in text, f"{path} holds the sandbox's client secret"
         assert not re.search(r"(?im)^\s*authorization:", text), f"{path} keeps Authorization"
         assert not re.search(r"Bearer\s+[\w.~+/=-]{6,}", text), f"{path} holds a bearer token"

@@ -28,6 +28,7 @@ import pytest
 
 from load import BulkRunner, L360Client
 from settings import L360Settings, Secret
+from tests.cassette_tools import filter_token
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "tests" / "cassettes" / "load"
@@ -384,29 +385,6 @@ def drop_client_secret(request: Any) -> Any:
             if name.lower() == "content-length":
                 request.headers[name] = str(len(text.encode("utf-8")))
     return request
-
-
-def filter_token(response: dict[str, Any]) -> dict[str, Any]:
-    """Replace ``access_token`` in a token answer before it is written to a cassette.
-
-    Content-Length is rewritten too: urllib3 refuses a replayed body shorter than announced.
-    """
-    body = response.get("body", {}).get("string")
-    if not body:
-        return response
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return response
-    if not isinstance(data, dict) or "access_token" not in data:
-        return response
-    data["access_token"] = "FILTERED"
-    text = json.dumps(data)
-    response["body"]["string"] = text.encode("utf-8") if isinstance(body, bytes) else text
-    for name in list(response.get("headers", {})):
-        if name.lower() == "content-length":
-            response["headers"][name] = [str(len(text.encode("utf-8")))]
-    return response
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import yaml
 
 from load import BulkRunner, L360Client
 from settings import L360Settings, Secret, load_config
+from tests.cassette_tools import strings
 from tests.load.conftest import CASSETTES, drop_client_secret, filter_token
 
 ALL_CASSETTES = CASSETTES.parent  # every cassette of the project, Go1's too
@@ -98,28 +99,13 @@ def test_token_user_lookup_and_a_bulk_upsert(
     assert stats.reads >= 4  # users, integrations, one poll at least, results
 
 
-def _strings(node: Any) -> Iterator[str]:
-    """Every text in a parsed cassette, bodies stored as ``!!binary`` decoded too."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield str(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
-    elif isinstance(node, bytes):
-        yield node.decode("utf-8", errors="replace")
-    elif node is not None:
-        yield str(node)
-
-
 def test_cassettes_hold_no_secret_and_no_token() -> None:
     cassettes = sorted(ALL_CASSETTES.rglob("*.yaml")) + sorted(ALL_CASSETTES.rglob("*.yml"))
     assert any(path.is_relative_to(CASSETTES) for path in cassettes), f"none under {CASSETTES}"
     secret = _sandbox_secret()
     for path in cassettes:
         raw = path.read_text(encoding="utf-8")
-        text = raw + "\n" + "\n".join(_strings(yaml.safe_load(raw)))
+        text = raw + "\n" + "\n".join(strings(yaml.safe_load(raw)))
         assert secret not in text, f"{path} holds the 360Learning sandbox's client secret"
         assert "client_secret" not in text, f"{path} holds a posted client_secret"
         assert not re.search(r"(?im)^\s*authorization:", text), f"{path} keeps Authorization"
