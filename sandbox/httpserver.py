@@ -290,10 +290,22 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
+    # A buffered wfile: the head and a body of up to 64 KiB leave in one send() when
+    # handle_one_request flushes after each request, instead of one send() each (with Nagle
+    # off, two segments); a syscall less on this side, a wake-up less on the client's.
+    # Error answers sent by the stdlib (send_error) close the connection, and finish() flushes.
+    wbufsize = 64 * 1024
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silent: the request log is the record, stderr stays clean for test output."""
+
+    def handle_expect_100(self) -> bool:
+        """``100 Continue`` must reach the client now, not sit in the buffer until the answer
+        (the client waits for it before sending the body)."""
+        accepted = super().handle_expect_100()
+        self.wfile.flush()
+        return accepted
 
     def _read_chunked(self) -> bytes:
         """A ``Transfer-Encoding: chunked`` body (what requests sends for a generator body)."""

@@ -327,8 +327,7 @@ class Go1App:
             due_gte=_time(req, "due_date_gte"), due_lte=_time(req, "due_date_lte"),
             due_exists=_bool(req, "due_date_exists"),
         )
-        total, hits = self.store.list_enrollments(query)
-        return Response(200, {"total": total, "hits": hits})
+        return Response(200, self.store.enrollment_page_json(query))
 
     def get_enrollment(self, req: Request) -> Response:
         """The slim enrollment; note the OpenAPI spells ``parent_enrollment_id`` here."""

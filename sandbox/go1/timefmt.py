@@ -64,25 +64,33 @@ def _date(day: int) -> str:
 
 
 def _clock() -> list[str]:
-    return [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
+    """Every clock reading of a day, each with its date separator: ``T00:00:00`` … ``T23:59:59``."""
+    return [f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
 
 
 _CLOCK = _clock()
+#: what follows the clock, by style; STYLE_MILLIS's depends on the instant (``_MILLIS``)
+_OFFSETS = {STYLE_Z: "Z", STYLE_COLON: "+00:00", STYLE_NOCOLON: "+0000"}
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 def format_us(us: int, style: int) -> str:
-    """Spell an instant. Table-driven (dates cached, all 86,400 clock readings precomputed)
-    because strftime was the bottleneck of generating 500k enrollments."""
-    seconds, micros = divmod(us, US_PER_SECOND)
-    day, in_day = divmod(seconds, 86_400)
+    """Spell an instant. Table-driven (dates cached, all 86,400 clock readings and 1,000
+    millisecond endings precomputed) because this was the bottleneck of generating 500k
+    enrollments, and then of serving them."""
+    seconds = us // US_PER_SECOND
+    day = seconds // 86_400
     date = _DAY_CACHE.get(day) or _date(day)
-    if style == STYLE_Z:
-        return f"{date}T{_CLOCK[in_day]}Z"
-    if style == STYLE_COLON:
-        return f"{date}T{_CLOCK[in_day]}+00:00"
-    if style == STYLE_NOCOLON:
-        return f"{date}T{_CLOCK[in_day]}+0000"
-    return f"{date}T{_CLOCK[in_day]}.{micros // 1000:03d}Z"
+    offset = _OFFSETS.get(style)
+    if offset is None:
+        offset = _MILLIS[us % US_PER_SECOND // 1000]
+    return f"{date}{_CLOCK[seconds - day * 86_400]}{offset}"
+
+
+def json_us(us: int | None, style: int) -> str:
+    """An optional instant as a JSON value: ``null``, or :func:`format_us`'s spelling quoted
+    (digits and ``-:.TZ+`` only, so it needs no escaping)."""
+    return "null" if us is None else f'"{format_us(us, style)}"'
 
 
 def parse_us(text: str) -> int:
