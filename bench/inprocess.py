@@ -1,54 +1,32 @@
-"""A requests adapter that answers from an in-process sandbox, without sockets.
+"""A transport that answers from an in-process sandbox, without sockets.
 
-The HTTP scenarios are bound by two Python HTTP stacks (the sandbox's server and requests)
+The HTTP scenarios are bound by two Python HTTP stacks (the sandbox's server and the client's)
 sharing two cores; this one removes both to show what go1sync's own paging and landing reach.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
-import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
-
+from extract.transport import Answer
 from sandbox.go1 import Go1Sandbox
 from sandbox.httpserver import Headers, Request
 
 
-class SandboxAdapter(BaseAdapter):
+class SandboxTransport:
     def __init__(self, sandbox: Go1Sandbox) -> None:
-        super().__init__()
         self.sandbox = sandbox
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: Any = None, verify: Any = True, cert: Any = None,
-             proxies: Any = None) -> requests.Response:
-        url = urlsplit(request.url or "")
-        body = request.body or b""
-        raw_body = body.encode() if isinstance(body, str) else body
+    def send(self, method: str, url: str, *, headers: Mapping[str, str],
+             body: bytes | None = None, timeout: tuple[float, float]) -> Answer:
+        parts = urlsplit(url)
         answer = self.sandbox.handle(Request(
-            method=request.method or "GET", path=url.path,
-            query=parse_qs(url.query, keep_blank_values=True),
-            headers=Headers(request.headers.items()), body=raw_body))
+            method=method, path=parts.path, query=parse_qs(parts.query, keep_blank_values=True),
+            headers=Headers(headers.items()), body=body or b""))
         if answer is None:
-            raise requests.ConnectionError("dropped by the sandbox")
-        response = requests.Response()
-        response.status_code = answer.status
-        response._content = answer.encode()
-        response.headers = CaseInsensitiveDict(answer.headers)
-        response.url = request.url or ""
-        response.request = request
-        return response
+            raise ConnectionResetError("dropped by the sandbox")
+        return Answer(answer.status, dict(answer.headers), answer.encode())
 
     def close(self) -> None:
         pass
-
-
-def session_factory(sandbox: Go1Sandbox) -> Any:
-    def make() -> requests.Session:
-        session = requests.Session()
-        session.mount("http://", SandboxAdapter(sandbox))
-        return session
-    return make

@@ -3,9 +3,8 @@
 Streams ask for pages; this module makes sure each page either arrives whole or fails with one
 :class:`ExtractError` that says what to do. It keeps three pieces of shared state, each behind
 its own lock: the access token (one fetch serves every thread, and a burst of 401s triggers one
-new fetch, not one per thread), the counters, and the pool of worker threads. Each thread gets
-its own ``requests.Session`` because sessions are not thread-safe, and keeping one per thread
-still reuses connections.
+new fetch, not one per thread), the counters, and the pool of worker threads. Every thread
+sends through one :class:`~extract.transport.Transport`, whose connections are kept alive.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import requests
 import urllib3.exceptions
 
 from extract.errors import AuthError, ExtractError, ScrollExpired
@@ -30,8 +28,8 @@ from extract.http_text import clip as _clip
 from extract.http_text import describe as _describe
 from extract.http_text import json_object as _json_object
 from extract.http_text import one_line as _one_line
-from extract.http_text import settle_environment
 from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
+from extract.transport import Answer, PoolTransport, Transport
 from settings import Go1Settings
 
 API_VERSION = "2025-01-01"
@@ -41,10 +39,9 @@ MAX_TOKEN_MARGIN = 300.0  # renew this long before expiry, so no call leaves wit
 
 log = logging.getLogger("go1sync.extract")
 
-# What a request can raise besides an answer: requests wraps most transport errors, but a few
-# from urllib3 and http.client can leak while the body is read.
-_TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
-                     http.client.HTTPException, OSError)
+# What a request can raise besides an answer: urllib3's errors, and a few from http.client and
+# the socket that can leak while the body is read.
+_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 _HINTS = {
     400: "check the request parameters",
@@ -128,24 +125,24 @@ class Go1Client:
 
     def __init__(self, settings: Go1Settings, *, timeout: tuple[float, float] = (5.0, 60.0),
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
-                 session_factory: Callable[[], requests.Session] = requests.Session,
+                 transport: Transport | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
-        self._session_factory = session_factory
+        # One connection per request in flight, plus the caller's own thread.
+        self._transport = transport or PoolTransport(settings.api_url,
+                                                     settings.max_in_flight + 1)
         self._stats = ClientStats()
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
         self._token_lock = threading.Lock()
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_generation = 0
         # Bounds direct get() calls from the caller's own threads too, not only submit().
         self._slots = threading.BoundedSemaphore(settings.max_in_flight)
-        self._lock = threading.Lock()  # executor, pending count, sessions, closed flag
+        self._lock = threading.Lock()  # executor, pending count, closed flag
         self._executor: ThreadPoolExecutor | None = None
         self._pending = 0
         self._closed = False
@@ -172,23 +169,23 @@ class Go1Client:
         pairs = [(str(key), str(value)) for key, value in params]
         query = urlencode(pairs)
         attempts = Attempts(self._retry, f"GET {path}", self._clock)
+        url = f"{self._settings.api_url}{path}?{query}" if query else self._settings.api_url + path
         with self._slots:
-            session = self._session()
-            response, body, generation = self._authorized_get(attempts, session, path, pairs)
-            if response.status_code == 401:
+            answer, generation = self._authorized_get(attempts, url)
+            if answer.status == 401:
                 # A token can be revoked before its expiry: one new token, one more try.
                 log.info("Go1 answered 401 to GET %s: fetching a new token", path)
                 self._drop_token(generation)
                 attempts.extra = 1
-                response, body, _ = self._authorized_get(attempts, session, path, pairs)
-                if response.status_code == 401:
+                answer, _ = self._authorized_get(attempts, url)
+                if answer.status == 401:
                     raise self._error(
                         AuthError,
                         f"Go1 refused a freshly issued token for GET {path} (HTTP 401"
-                        f"{_error_detail(body)}): check that the GO1_CLIENT_ID integration may "
-                        "read this portal",
-                        response.status_code, body)
-        return self._page(response, body, f"{path}?{query}" if query else path, pairs, attempts)
+                        f"{_error_detail(answer.body)}): check that the GO1_CLIENT_ID "
+                        "integration may read this portal",
+                        answer.status, answer.body)
+        return self._page(answer, f"{path}?{query}" if query else path, pairs, attempts)
 
     def submit(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Future[Page]:
         """Run :meth:`get` on a worker; at most ``max_in_flight`` run at once."""
@@ -206,7 +203,7 @@ class Go1Client:
         return future
 
     def close(self) -> None:
-        """Wait for running calls, cancel queued ones, close every thread's connections."""
+        """Wait for running calls, cancel queued ones, close the connections."""
         with self._lock:
             if self._closed:
                 return
@@ -214,10 +211,7 @@ class Go1Client:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        self._transport.close()
         with self._token_lock:
             self._token = None
 
@@ -233,32 +227,21 @@ class Go1Client:
         with self._lock:
             self._pending -= 1
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = settle_environment(self._session_factory(), self._settings.api_url)
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
-
     def _headers(self, token: str | None) -> dict[str, str]:
-        headers = {"Accept": "application/json", "Api-Version": API_VERSION,
-                   "User-Agent": USER_AGENT}
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
+                   "Api-Version": API_VERSION, "User-Agent": USER_AGENT}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def _authorized_get(self, attempts: Attempts, session: requests.Session, path: str,
-                        pairs: list[tuple[str, str]]) -> tuple[requests.Response, bytes, int]:
+    def _authorized_get(self, attempts: Attempts, url: str) -> tuple[Answer, int]:
         token, generation = self._current_token()
-        send = functools.partial(session.get, self._settings.api_url + path, params=pairs,
-                                 headers=self._headers(token), timeout=self._timeout)
-        response, body = self._send(attempts, send, api_call=True)
-        return response, body, generation
+        send = functools.partial(self._transport.send, "GET", url, headers=self._headers(token),
+                                 timeout=self._timeout)
+        return self._send(attempts, send, api_call=True), generation
 
-    def _send(self, attempts: Attempts, send: Callable[[], requests.Response], *,
-              api_call: bool) -> tuple[requests.Response, bytes]:
+    def _send(self, attempts: Attempts, send: Callable[[], Answer], *,
+              api_call: bool) -> Answer:
         """Send until an answer that is not worth retrying, or raise when the budget is spent.
 
         The body is read inside the loop: a connection dropped mid-body is retryable too.
@@ -271,20 +254,20 @@ class Go1Client:
             if api_call:
                 self._stats.add(sent=1)
             try:
-                response = send()
-                body = response.content
+                answer = send()
             except _TRANSPORT_ERRORS as exc:
                 if not is_retryable_exception(exc):
                     raise self._error(ExtractError, f"{attempts.label} failed: {_describe(exc)}"
                                       " (check the Go1 URLs and the network)") from None
                 cause = _describe(exc)
             else:
+                body = answer.body
                 if api_call:
                     self._stats.add(received=len(body))
-                if not is_retryable_status(response.status_code):
-                    return response, body
-                status = response.status_code
-                retry_after = response.headers.get("Retry-After")
+                if not is_retryable_status(answer.status):
+                    return answer
+                status = answer.status
+                retry_after = answer.headers.get("Retry-After")
                 cause = f"HTTP {status}{_error_detail(body, full=api_call)}"
             try:
                 delay = attempts.next_delay(cause, retry_after, status=status)
@@ -315,14 +298,14 @@ class Go1Client:
 
     def _fetch_token(self) -> tuple[str, float]:
         settings = self._settings
-        form = {"grant_type": "client_credentials", "client_id": settings.client_id,
-                "client_secret": settings.client_secret.reveal()}
-        session = self._session()
-        send = functools.partial(session.post, settings.auth_url, data=form,
-                                 headers=self._headers(None), timeout=self._timeout)
+        form = urlencode({"grant_type": "client_credentials", "client_id": settings.client_id,
+                          "client_secret": settings.client_secret.reveal()}).encode()
+        headers = {**self._headers(None), "Content-Type": "application/x-www-form-urlencoded"}
+        send = functools.partial(self._transport.send, "POST", settings.auth_url,
+                                 headers=headers, body=form, timeout=self._timeout)
         attempts = Attempts(self._retry, self._auth_label, self._clock)
-        response, body = self._send(attempts, send, api_call=False)
-        status = response.status_code
+        answer = self._send(attempts, send, api_call=False)
+        status, body = answer.status, answer.body
         if status in (400, 401):
             code, message = _error_fields(body)
             detail = _clip(" ".join(p for p in (code, message) if p)) or f"HTTP {status}"
@@ -342,24 +325,26 @@ class Go1Client:
         log.info("fetched a Go1 access token, valid %ds", int(lifetime))
         return token, lifetime
 
-    def _page(self, response: requests.Response, body: bytes, url: str,
-              pairs: list[tuple[str, str]], attempts: Attempts) -> Page:
-        status = response.status_code
+    def _page(self, answer: Answer, url: str, pairs: list[tuple[str, str]],
+              attempts: Attempts) -> Page:
+        status, body = answer.status, answer.body
         path = url.split("?", 1)[0]
         if 200 <= status < 300:
             try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                text = response.text
-            try:
+                text = body.decode("utf-8")  # JSON travels as UTF-8 (RFC 8259)
                 data = json.loads(text)
-            except ValueError:
+            except ValueError:  # UnicodeDecodeError is one
+                preview = _clip(body.decode("utf-8", errors="replace"))
                 raise self._error(ExtractError, f"Go1 answered GET {path} with a body that is not "
-                                  f"JSON (body: {_clip(text)}): check GO1_API_URL",
+                                  f"JSON (body: {preview}): check GO1_API_URL",
                                   status) from None
             elapsed = attempts.elapsed()
             log.debug("GET %s: HTTP %d, %d bytes in %.2fs", url, status, len(body), elapsed)
             return Page(url=url, status=status, text=text, data=data, elapsed=elapsed)
+        if 300 <= status < 400:  # not followed: the bearer token goes to GO1_API_URL only
+            target = _clip(answer.headers.get("Location") or "nowhere")
+            raise self._error(ExtractError, f"Go1 redirected GET {path} (HTTP {status} to "
+                              f"{target}): check GO1_API_URL", status)
         detail = _error_detail(body)
         if status == 404 and any(key == "scroll_id" for key, _ in pairs):
             raise self._error(ScrollExpired, f"Go1 no longer knows the scroll id of GET {path} "

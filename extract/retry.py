@@ -25,17 +25,22 @@ from extract.errors import ExtractError
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-# Failures of the transport that a new connection is likely to cure. SSLError is a
-# ConnectionError too, but a certificate problem does not heal by itself: it is not retried.
+# Failures of the transport that a new connection is likely to cure, as requests (the
+# 360Learning client) and urllib3 (the Go1 client) raise them. urllib3's TimeoutError covers a
+# refused connection and a name that did not resolve, as requests' ConnectionError does. An
+# SSL error is a ConnectionError to requests, but a certificate problem does not heal by
+# itself: it is not retried.
 _RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.Timeout,
     requests.ConnectionError,
     requests.exceptions.ChunkedEncodingError,
     urllib3.exceptions.ProtocolError,
     urllib3.exceptions.TimeoutError,
+    urllib3.exceptions.ProxyError,
     http.client.RemoteDisconnected,
     ConnectionResetError,
 )
+_NEVER_RETRIED = (requests.exceptions.SSLError, urllib3.exceptions.SSLError)
 
 
 def is_retryable_status(status: int) -> bool:
@@ -43,7 +48,7 @@ def is_retryable_status(status: int) -> bool:
 
 
 def is_retryable_exception(exc: BaseException) -> bool:
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, _NEVER_RETRIED):
         return False
     return isinstance(exc, _RETRYABLE_EXCEPTIONS)
 

@@ -7,6 +7,7 @@ Backoff waits go to an injected ``sleep`` so no test really waits for them.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import threading
@@ -19,7 +20,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 
 from extract import AuthError, ExtractError, Go1Client, RetryPolicy, ScrollExpired
 from settings import Go1Settings, Secret
@@ -28,7 +28,7 @@ TOKEN_PATH = "/oauth/token"
 CLIENT_ID = "stub-client"
 CLIENT_SECRET = "stub-secret-7f3a9c"
 
-# An answer: ("json", status, body, headers) | ("raw", status, text, headers)
+# An answer: ("json", status, body, headers) | ("raw", status, text or bytes, headers)
 #            | ("drop",) closes the connection unanswered | ("stall", seconds) then drops.
 Action = tuple[Any, ...]
 
@@ -163,7 +163,8 @@ class StubGo1:
             handler.close_connection = True
             return
         _, status, body, headers = action
-        data = (json.dumps(body) if kind == "json" else body).encode("utf-8")
+        data = body if isinstance(body, bytes) else (
+            json.dumps(body) if kind == "json" else body).encode("utf-8")
         handler.send_response(status)
         handler.send_header("Content-Type",
                             "application/json" if kind == "json" else "text/html")
@@ -497,6 +498,35 @@ def test_non_json_success_is_an_error(stub: StubGo1, make_client: MakeClient) ->
         client.get("/a")
 
 
+def test_body_that_is_not_utf8_is_an_error(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.api_script.append(("raw", 200, b'{"total": 1, "hits": ["caf\xe9"]}', {}))  # Latin-1
+    client = make_client()
+    with pytest.raises(ExtractError, match="not JSON"):
+        client.get("/a")
+
+
+def test_gzip_is_asked_for_and_unpacked(stub: StubGo1, make_client: MakeClient) -> None:
+    """JSON pages shrink several times over the wire: a remote API is asked to compress."""
+    page = '{"total": 1, "hits": [{"id": "7"}]}'
+    stub.api_script.append(("raw", 200, gzip.compress(page.encode()),
+                            {"Content-Encoding": "gzip"}))
+    client = make_client()
+    result = client.get("/a")
+    assert result.text == page
+    assert result.data["hits"] == [{"id": "7"}]
+    assert "gzip" in stub.api_calls()[0].headers["Accept-Encoding"]
+
+
+def test_redirect_is_not_followed(stub: StubGo1, make_client: MakeClient) -> None:
+    """The token must not follow a redirect to wherever it points: the user fixes the URL."""
+    stub.api_script.append(json_answer(301, {}, {"Location": "https://elsewhere.example/a"}))
+    client = make_client()
+    with pytest.raises(ExtractError, match=r"^Go1 redirected GET /a \(HTTP 301 to "
+                       r"https://elsewhere\.example/a\): check GO1_API_URL$"):
+        client.get("/a")
+    assert [s.path for s in stub.api_calls()] == ["/a"]
+
+
 def test_expired_scroll_is_scroll_expired(stub: StubGo1, make_client: MakeClient) -> None:
     stub.api_script.append(go1_error(404, "NOT_FOUND", "Scroll id not found."))
     client = make_client()
@@ -518,14 +548,7 @@ def test_404_without_scroll_is_a_plain_error(stub: StubGo1, make_client: MakeCli
 
 def test_max_in_flight_is_reached_and_respected(stub: StubGo1,
                                                 make_client: MakeClient) -> None:
-    created: list[requests.Session] = []
-
-    def session_factory() -> requests.Session:
-        session = requests.Session()
-        created.append(session)
-        return session
-
-    client = make_client(max_in_flight=4, session_factory=session_factory)
+    client = make_client(max_in_flight=4)
     client.get("/warm-up")  # the token first, so the peak counts API calls only
     stub.delay = 0.1
     futures = [client.submit("/a", [("offset", str(i * 50))]) for i in range(12)]
@@ -534,7 +557,8 @@ def test_max_in_flight_is_reached_and_respected(stub: StubGo1,
     assert [p.url for p in pages] == [f"/a?offset={i * 50}" for i in range(12)]
     assert stub.peak == 4
     assert client.in_flight == 0
-    assert len(created) <= 5  # one session per worker thread, plus the caller's
+    connections = {seen.client for seen in stub.api_calls()}
+    assert 4 <= len(connections) <= 5  # kept alive: one per request in flight, plus the caller's
 
 
 def test_direct_gets_from_many_threads_are_bounded(stub: StubGo1,
