@@ -97,6 +97,23 @@ DELETE FROM {table} WHERE rowid IN (
 """
 
 
+_COUNT = "SELECT count(*) FROM {table} WHERE _run_id = $run_id"
+
+
+def prepare_statements() -> None:
+    """Render every landing statement now, before requests are in flight.
+
+    The first render imports sqlglot's DuckDB dialect and parses (about 40 ms, holding the
+    GIL); done lazily, that happened at a stream's first landing, while the worker threads
+    had pages waiting to be read. Rendered statements are cached for the process.
+    """
+    for table in (LEARNING_OBJECTS, ENROLLMENTS, USER_ACCOUNTS):
+        for records in _RECORDS.values():
+            table.sql(_INSERT.replace("{records}", records))
+        table.sql(_SETTLE)
+        table.sql(_COUNT)
+
+
 def land_bodies(con: duckdb.DuckDBPyConnection, table: RawTable, run_id: int,
                 extracted_at: datetime, bodies: Sequence[str], hits_path: str = HITS) -> int:
     """Insert every record of the given response bodies; return how many were inserted.
@@ -105,18 +122,17 @@ def land_bodies(con: duckdb.DuckDBPyConnection, table: RawTable, run_id: int,
     """
     if not bodies:
         return 0
-    row = con.execute(
-        table.sql(_INSERT.replace("{records}", _RECORDS[hits_path])) + " RETURNING 1",
+    row = con.execute(  # DuckDB answers an INSERT with the count of rows it inserted
+        table.sql(_INSERT.replace("{records}", _RECORDS[hits_path])),
         {"run_id": run_id, "extracted_at": extracted_at, "key_path": table.key_path,
          "bodies": list(bodies)},
-    ).fetchall()
-    return len(row)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def settle(con: duckdb.DuckDBPyConnection, table: RawTable, run_id: int) -> int:
     """Drop this run's duplicate and unchanged rows; return the rows the run really landed."""
     con.execute(table.sql(_SETTLE),
                 {"run_id": run_id, "order_path": table.order_path or "$.__none__"})
-    row = con.execute(table.sql("SELECT count(*) FROM {table} WHERE _run_id = $run_id"),
-                      {"run_id": run_id}).fetchone()
+    row = con.execute(table.sql(_COUNT), {"run_id": run_id}).fetchone()
     return int(row[0]) if row else 0

@@ -17,6 +17,7 @@ import duckdb
 
 from extract.client import Go1Client
 from extract.errors import AuthError, ExtractError
+from extract.landing import prepare_statements
 from extract.streams import STREAMS, StreamContext, StreamStats
 from extract.streams.context import ProgressFn
 from settings import Go1Settings
@@ -37,6 +38,7 @@ def run_streams(con: duckdb.DuckDBPyConnection, client: Go1Client, settings: Go1
     unknown = [s for s in streams if s not in STREAMS]
     if unknown:
         raise ExtractError(f"unknown stream {unknown[0]!r}; choose from {', '.join(STREAMS)}")
+    prepare_statements()
     started_at = datetime.now(UTC)
     ctx = StreamContext(con, client, settings, run_id, started_at, since, progress)
     ordered = [name for name in STREAMS if name in streams]
