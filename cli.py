@@ -7,6 +7,7 @@ configuration, 1 for a run that failed. Anything else is a bug and keeps its tra
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -589,7 +590,12 @@ def sandbox(host: str, go1_port: int, l360_port: int, seed: int, learning_object
                f"{time.monotonic() - began:.1f}s")
     for name, value in {**go1.env(), **l360.env()}.items():
         click.echo(f"export {name}={value}")
-    click.echo("# Ctrl-C stops them.", err=True)
+    click.echo("# Ctrl-C (or SIGTERM) stops them.", err=True)
+
+    def stop(signum: int, frame: object) -> None:
+        go1.stop()  # wait() below returns once the server has stopped
+
+    signal.signal(signal.SIGTERM, stop)  # a service manager or a script stops it this way
     try:
         go1.wait()
     except KeyboardInterrupt:

@@ -71,8 +71,13 @@ def test_sandbox_prints_variables_that_point_extract_at_it(tmp_path: Path) -> No
             env=clean_env(**env, GO1SYNC_WAREHOUSE=str(tmp_path / "w.duckdb")), timeout=120)
         assert result.returncode == 0, result.stderr
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
+        # SIGTERM: SIGINT is ignored by processes a non-interactive shell starts in background.
+        server.send_signal(signal.SIGTERM)
+        try:
+            assert server.wait(timeout=10) == 0
+        finally:
+            if server.poll() is None:  # never leave a sandbox holding the fixed 360 port
+                server.kill()
 
 
 def test_sandbox_refuses_a_non_loopback_host() -> None:
