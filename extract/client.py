@@ -29,13 +29,13 @@ from extract.http_text import describe as _describe
 from extract.http_text import json_object as _json_object
 from extract.http_text import one_line as _one_line
 from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
+from extract.token_cache import TokenCache, token_lifetime
 from extract.transport import Answer, PoolTransport, Transport
 from settings import Go1Settings
 
 API_VERSION = "2025-01-01"
 USER_AGENT = "go1sync/0.1"
 DEFAULT_TOKEN_LIFETIME = 43200.0  # the contract's expires_in, used if Go1 leaves it out
-MAX_TOKEN_MARGIN = 300.0  # renew this long before expiry, so no call leaves with a dying token
 
 log = logging.getLogger("go1sync.extract")
 
@@ -112,14 +112,6 @@ def _error_detail(body: bytes, *, full: bool = True) -> str:
     return ""
 
 
-def _token_lifetime(value: Any) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return DEFAULT_TOKEN_LIFETIME
-    return seconds if seconds >= 0 else DEFAULT_TOKEN_LIFETIME
-
-
 class Go1Client:
     """Blocking ``get`` for any thread, ``submit`` for up to ``max_in_flight`` at once."""
 
@@ -136,10 +128,7 @@ class Go1Client:
         self._transport = transport or PoolTransport(settings.api_url,
                                                      settings.max_in_flight + 1)
         self._stats = ClientStats()
-        self._token_lock = threading.Lock()
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_generation = 0
+        self._tokens = TokenCache(self._fetch_token, clock)
         # Bounds direct get() calls from the caller's own threads too, not only submit().
         self._slots = threading.BoundedSemaphore(settings.max_in_flight)
         self._lock = threading.Lock()  # executor, pending count, closed flag
@@ -175,7 +164,7 @@ class Go1Client:
             if answer.status == 401:
                 # A token can be revoked before its expiry: one new token, one more try.
                 log.info("Go1 answered 401 to GET %s: fetching a new token", path)
-                self._drop_token(generation)
+                self._tokens.drop(generation)
                 attempts.extra = 1
                 answer, _ = self._authorized_get(attempts, url)
                 if answer.status == 401:
@@ -212,8 +201,7 @@ class Go1Client:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
         self._transport.close()
-        with self._token_lock:
-            self._token = None
+        self._tokens.forget()
 
     def __enter__(self) -> Go1Client:
         return self
@@ -235,7 +223,7 @@ class Go1Client:
         return headers
 
     def _authorized_get(self, attempts: Attempts, url: str) -> tuple[Answer, int]:
-        token, generation = self._current_token()
+        token, generation = self._tokens.current()
         send = functools.partial(self._transport.send, "GET", url, headers=self._headers(token),
                                  timeout=self._timeout)
         return self._send(attempts, send, api_call=True), generation
@@ -279,23 +267,6 @@ class Go1Client:
                         attempts.label, self._scrub(cause), attempts.count, delay)
             self._sleep(delay)
 
-    def _current_token(self) -> tuple[str, int]:
-        """The shared token and its generation; fetched here, under the lock, when missing."""
-        with self._token_lock:
-            if self._token is None or self._clock() >= self._token_expires:
-                asked = self._clock()
-                token, lifetime = self._fetch_token()
-                self._token = token
-                self._token_expires = asked + lifetime - min(MAX_TOKEN_MARGIN, lifetime / 10)
-                self._token_generation += 1
-            return self._token, self._token_generation
-
-    def _drop_token(self, generation: int) -> None:
-        """Forget the token only if no other thread has already replaced it."""
-        with self._token_lock:
-            if generation == self._token_generation:
-                self._token = None
-
     def _fetch_token(self) -> tuple[str, float]:
         settings = self._settings
         form = urlencode({"grant_type": "client_credentials", "client_id": settings.client_id,
@@ -320,7 +291,7 @@ class Go1Client:
         if not isinstance(token, str) or not token:
             raise ExtractError(f"{self._auth_label} gave no access_token: check GO1_AUTH_URL",
                                status=status)
-        lifetime = _token_lifetime(data.get("expires_in"))
+        lifetime = token_lifetime(data.get("expires_in"), DEFAULT_TOKEN_LIFETIME)
         self._stats.add(tokens=1)
         log.info("fetched a Go1 access token, valid %ds", int(lifetime))
         return token, lifetime
@@ -356,7 +327,7 @@ class Go1Client:
 
     def _scrub(self, text: str) -> str:
         """Take the secret and the token out of a message, whatever Go1 echoed back."""
-        for value in (self._settings.client_secret.reveal(), self._token):
+        for value in (self._settings.client_secret.reveal(), *self._tokens.known()):
             if value:
                 text = text.replace(value, "***")
         return _one_line(text)

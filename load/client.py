@@ -41,6 +41,7 @@ from extract.http_text import describe as _describe
 from extract.http_text import json_object as _json_object
 from extract.http_text import one_line as _one_line
 from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
+from extract.token_cache import TokenCache, token_lifetime
 from load.errors import AuthError, LoadError, NotFound, ScopeError, SubmitUncertain
 from load.limiter import RateLimiter
 from settings import L360Settings
@@ -50,7 +51,6 @@ TOKEN_PATH = "/api/v2/oauth2/token"
 BULK_PREFIX = "/api/v2/bulk/"
 USER_AGENT = "go1sync/0.1"
 DEFAULT_TOKEN_LIFETIME = 3600.0  # "access … for 1 hour"; used when expires_in is unreadable
-MAX_TOKEN_MARGIN = 300.0  # renew this long before expiry, so no call leaves with a dying token
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Answers that prove a write was not carried out (rate or concurrency limit, bulk API disabled).
 NOT_ACCEPTED_STATUSES = frozenset({429, 503})
@@ -184,15 +184,6 @@ def _may_have_been_sent(exc: BaseException) -> bool:
     return not isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
 
 
-def _token_lifetime(value: Any) -> float:
-    """``expires_in`` in seconds; 360Learning may send it as a string ("3600")."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return DEFAULT_TOKEN_LIFETIME
-    return seconds if 0 <= seconds < float("inf") else DEFAULT_TOKEN_LIFETIME
-
-
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
@@ -249,11 +240,7 @@ class L360Client:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()  # sessions, closed flag
-        self._token_lock = threading.Lock()
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_generation = 0
-        self._old_tokens: list[str] = []  # scrubbed from messages too, in case one is echoed
+        self._tokens = TokenCache(self._fetch_token, clock)
         self._closed = False
         self._origin = _origin(settings.api_url)
         self._token_label = f"360Learning token request POST {TOKEN_PATH}"
@@ -340,8 +327,7 @@ class L360Client:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
-        with self._token_lock:
-            self._token = None
+        self._tokens.forget()
 
     def __enter__(self) -> L360Client:
         return self
@@ -388,7 +374,7 @@ class L360Client:
         if response.status_code == 401:
             # A token can be revoked before its expiry: one new token, one more try.
             log.info("360Learning answered 401 to %s %s: fetching a new token", method, path)
-            self._drop_token(generation)
+            self._tokens.drop(generation)
             attempts.extra = 1
             response, body, _ = self._authorized(attempts, session, method, url, pairs,
                                                  payload, repeatable)
@@ -403,7 +389,7 @@ class L360Client:
     def _authorized(self, attempts: Attempts, session: requests.Session, method: str, url: str,
                     pairs: list[tuple[str, str]], payload: Any, repeatable: bool
                     ) -> tuple[requests.Response, bytes, int]:
-        token, generation = self._current_token()
+        token, generation = self._tokens.current()
         send = functools.partial(session.request, method, url, params=pairs, json=payload,
                                  headers=self._headers(token), timeout=self._timeout)
         limiter = self.read_limiter if method == "GET" else self.write_limiter
@@ -482,26 +468,6 @@ class L360Client:
                 f"{attempts.elapsed():.1f}s: {cause} (360Learning kept failing: run again later)",
                 status, body) from None
 
-    def _current_token(self) -> tuple[str, int]:
-        """The shared token and its generation; fetched here, under the lock, when missing."""
-        with self._token_lock:
-            if self._token is None or self._clock() >= self._token_expires:
-                asked = self._clock()
-                token, lifetime = self._fetch_token()
-                if self._token:
-                    self._old_tokens = [*self._old_tokens[-3:], self._token]
-                self._token = token
-                self._token_expires = asked + lifetime - min(MAX_TOKEN_MARGIN, lifetime / 10)
-                self._token_generation += 1
-            return self._token, self._token_generation
-
-    def _drop_token(self, generation: int) -> None:
-        """Forget the token only if no other thread has already replaced it."""
-        with self._token_lock:
-            if generation == self._token_generation and self._token is not None:
-                self._old_tokens = [*self._old_tokens[-3:], self._token]
-                self._token = None
-
     def _fetch_token(self) -> tuple[str, float]:
         settings = self._settings
         body_json = {"grant_type": "client_credentials", "client_id": settings.client_id,
@@ -526,7 +492,7 @@ class L360Client:
         if not isinstance(token, str) or not token:
             raise LoadError(f"{self._token_label} gave no access_token: check L360_API_URL",
                             status=status)
-        lifetime = _token_lifetime(data.get("expires_in"))
+        lifetime = token_lifetime(data.get("expires_in"), DEFAULT_TOKEN_LIFETIME)
         self._stats.add(tokens=1)
         log.info("fetched a 360Learning access token, valid %ds", int(lifetime))
         return token, lifetime
@@ -591,7 +557,7 @@ class L360Client:
 
     def _scrub(self, text: str) -> str:
         """Take the secret and the tokens out of a message, whatever the API echoed back."""
-        for value in (self._settings.client_secret.reveal(), self._token, *self._old_tokens):
+        for value in (self._settings.client_secret.reveal(), *self._tokens.known()):
             if value:
                 text = text.replace(value, "***")
         return _one_line(text)
