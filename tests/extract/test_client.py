@@ -1,7 +1,5 @@
-"""The Go1 client against a scripted stub server started in the test process.
+"""The Go1 client against a scripted stub server (``tests/stub_server.py``) in the test process.
 
-The stub models no data (the sandbox does): each test queues the exact answers it needs (an
-error, a ``Retry-After``, a dropped connection, a stall) and reads back what the client sent.
 Backoff waits go to an injected ``sleep`` so no test really waits for them.
 """
 
@@ -12,39 +10,19 @@ import json
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import pytest
 
 from extract import AuthError, ExtractError, Go1Client, RetryPolicy, ScrollExpired
 from settings import Go1Settings, Secret
+from tests.stub_server import Action, FakeClock, ScriptedStub, Seen, json_answer
 
 TOKEN_PATH = "/oauth/token"
 CLIENT_ID = "stub-client"
 CLIENT_SECRET = "stub-secret-7f3a9c"
-
-# An answer: ("json", status, body, headers) | ("raw", status, text or bytes, headers)
-#            | ("drop",) closes the connection unanswered | ("stall", seconds) then drops.
-Action = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Seen:
-    method: str
-    path: str
-    query: str  # as sent, so the order of repeated keys can be checked
-    headers: dict[str, str]
-    body: str
-    client: tuple[str, int]  # the client's address: one per TCP connection
-
-
-def json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Action:
-    return ("json", status, body, headers or {})
 
 
 def go1_error(status: int, code: str, message: str,
@@ -52,87 +30,16 @@ def go1_error(status: int, code: str, message: str,
     return json_answer(status, {"error_code": code, "message": message}, headers)
 
 
-class StubGo1:
+class StubGo1(ScriptedStub):
+    """Go1's form-encoded token call and bearer checks; any other call answers one hit."""
+
+    token_path = TOKEN_PATH
+
     def __init__(self) -> None:
-        self.token_script: deque[Action] = deque()
-        self.api_script: deque[Action] = deque()
-        self.seen: list[Seen] = []
-        self.valid_tokens: set[str] = set()
-        self.issued = 0
-        self.expires_in: Any = 43200
-        self.delay = 0.0  # seconds every API answer waits, to make calls overlap
-        self.active = 0
-        self.peak = 0
-        self._lock = threading.Lock()
-        stub = self
+        super().__init__(expires_in=43200)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            wbufsize = 1 << 16  # headers and body in one write: no Nagle/delayed-ACK stall
-
-            def do_GET(self) -> None:
-                stub._handle(self)
-
-            def do_POST(self) -> None:
-                stub._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that timed out and left is part of the script
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def calls(self, path: str | None = None) -> list[Seen]:
-        with self._lock:
-            return [s for s in self.seen if path is None or s.path == path]
-
-    def api_calls(self) -> list[Seen]:
-        return [s for s in self.calls() if s.path != TOKEN_PATH]
-
-    def token_calls(self) -> list[Seen]:
-        return self.calls(TOKEN_PATH)
-
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length).decode("utf-8")
-        split = urlsplit(handler.path)
-        seen = Seen(handler.command, split.path, split.query, dict(handler.headers.items()), body,
-                    handler.client_address)
-        with self._lock:
-            self.seen.append(seen)
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-        try:
-            if split.path == TOKEN_PATH:
-                action = self._token(body)
-            else:
-                if self.delay:
-                    time.sleep(self.delay)
-                action = self._api(seen.headers)
-            self._respond(handler, action)
-        finally:
-            with self._lock:
-                self.active -= 1
-
-    def _token(self, body: str) -> Action:
-        form = dict(parse_qsl(body))
+    def _token(self, seen: Seen) -> Action:
+        form = dict(parse_qsl(seen.body))
         with self._lock:
             if self.token_script:
                 return self.token_script.popleft()
@@ -145,8 +52,8 @@ class StubGo1:
             return json_answer(200, {"token_type": "Bearer", "access_token": token,
                                      "expires_in": self.expires_in})
 
-    def _api(self, headers: dict[str, str]) -> Action:
-        auth = headers.get("Authorization", "")
+    def _api(self, seen: Seen) -> Action:
+        auth = seen.headers.get("Authorization", "")
         with self._lock:
             if auth.removeprefix("Bearer ") not in self.valid_tokens:
                 return go1_error(401, "AUTH_TOKEN_INVALID", "Invalid or expired token.")
@@ -154,43 +61,8 @@ class StubGo1:
                 return self.api_script.popleft()
         return json_answer(200, {"total": 1, "hits": [{"id": "1"}]})
 
-    @staticmethod
-    def _respond(handler: BaseHTTPRequestHandler, action: Action) -> None:
-        kind = action[0]
-        if kind in ("drop", "stall"):
-            if kind == "stall":
-                time.sleep(action[1])
-            handler.close_connection = True
-            return
-        _, status, body, headers = action
-        data = body if isinstance(body, bytes) else (
-            json.dumps(body) if kind == "json" else body).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type",
-                            "application/json" if kind == "json" else "text/html")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-class FakeClock:
-    """Time that moves only when the client sleeps, so budgets and expiry are exact."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

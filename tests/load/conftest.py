@@ -14,12 +14,9 @@ import itertools
 import json
 import os
 import re
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -29,6 +26,7 @@ import pytest
 from load import BulkRunner, L360Client
 from settings import L360Settings, Secret
 from tests.cassette_tools import filter_token
+from tests.stub_server import Action, FakeClock, ScriptedStub, Seen, json_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "tests" / "cassettes" / "load"
@@ -39,33 +37,10 @@ CLIENT_ID = "stub-l360-client"
 CLIENT_SECRET = "stub-l360-secret-41d8e2"
 TERMINAL = ("completed", "error")
 
-# An answer: ("json", status, body, headers) | ("raw", status, text, headers)
-#            | ("empty", status, headers)
-#            | ("drop",) closes the connection unanswered | ("stall", seconds) then drops.
-Action = tuple[Any, ...]
-
-
-def json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Action:
-    return ("json", status, body, headers or {})
-
-
 def api_error(status: int, code: str, message: str = "A message.",
               headers: dict[str, str] | None = None) -> Action:
     """The usual body: ``{"error": {"code", "message"}}``."""
     return json_answer(status, {"error": {"code": code, "message": message}}, headers)
-
-
-@dataclass(frozen=True)
-class Seen:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: str
-    at: float  # time.monotonic() when it arrived
-
-    def json(self) -> Any:
-        return json.loads(self.body or "null")
 
 
 @dataclass
@@ -90,15 +65,14 @@ _BULK_SUBMIT = re.compile(r"^/api/v2/bulk/integrations/[0-9a-f]{24}/(courses|sta
 _OPERATION = re.compile(r"^/api/v2/bulk/operations/([0-9a-f]{24})(/results)?$")
 
 
-class StubL360:
+class StubL360(ScriptedStub):
+    """360Learning's JSON token call, bearer and version checks, and a tiny bulk engine."""
+
+    token_path = TOKEN_PATH
+
     def __init__(self) -> None:
-        self.token_script: deque[Action] = deque()
-        self.api_script: deque[Action] = deque()  # answered before anything else
+        super().__init__(expires_in=3600)
         self.routes: dict[tuple[str, str], Callable[[Seen], Action]] = {}
-        self.seen: list[Seen] = []
-        self.valid_tokens: set[str] = set()
-        self.issued = 0
-        self.expires_in: Any = 3600
         # bulk engine
         self.operations: dict[str, StubOperation] = {}
         self.plans: deque[list[str]] = deque()  # statuses of the next submitted operations
@@ -109,51 +83,6 @@ class StubL360:
         self.error_results = False  # whether an operation ending in error has results
         self.refused_submits = 0
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            wbufsize = 1 << 16
-
-            def do_GET(self) -> None:
-                stub._handle(self)
-
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that timed out and left is part of the script
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def calls(self, method: str | None = None, path: str | None = None) -> list[Seen]:
-        with self._lock:
-            return [s for s in self.seen if (method is None or s.method == method)
-                    and (path is None or s.path == path or re.fullmatch(path, s.path))]
-
-    def api_calls(self) -> list[Seen]:
-        return [s for s in self.calls() if s.path != TOKEN_PATH]
-
-    def token_calls(self) -> list[Seen]:
-        return self.calls(path=TOKEN_PATH)
 
     def submits(self) -> list[Seen]:
         return [s for s in self.calls() if _BULK_SUBMIT.match(s.path)]
@@ -178,17 +107,6 @@ class StubL360:
             op.polls = 1
 
     # -- dispatch -------------------------------------------------------------------------
-
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length).decode("utf-8")
-        split = urlsplit(handler.path)
-        seen = Seen(handler.command, split.path, split.query, dict(handler.headers.items()),
-                    body, time.monotonic())
-        with self._lock:
-            self.seen.append(seen)
-        action = self._token(seen) if split.path == TOKEN_PATH else self._api(seen)
-        self._respond(handler, action)
 
     def _token(self, seen: Seen) -> Action:
         with self._lock:
@@ -281,46 +199,6 @@ class StubL360:
         if page * size < len(entries):
             headers["Link"] = f'<{self.url}{seen.path}?page={page + 1}>; rel="next"'
         return json_answer(200, chunk, headers)
-
-    @staticmethod
-    def _respond(handler: BaseHTTPRequestHandler, action: Action) -> None:
-        kind = action[0]
-        if kind in ("drop", "stall"):
-            if kind == "stall":
-                time.sleep(action[1])
-            handler.close_connection = True
-            return
-        if kind == "empty":
-            _, status, headers = action
-            data = b""
-        else:
-            _, status, body, headers = action
-            data = (json.dumps(body) if kind == "json" else body).encode("utf-8")
-        handler.send_response(status)
-        if data:
-            handler.send_header("Content-Type",
-                                "application/json" if kind == "json" else "text/html")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-
-
-class FakeClock:
-    """Time that moves only when the code under test sleeps, so waits are exact."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
 
 @pytest.fixture
 def stub() -> Iterator[StubL360]:
