@@ -18,29 +18,24 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-import requests
 import urllib3.exceptions
 
 from extract.errors import ExtractError
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-# Failures of the transport that a new connection is likely to cure, as requests (the
-# 360Learning client) and urllib3 (the Go1 client) raise them. urllib3's TimeoutError covers a
-# refused connection and a name that did not resolve, as requests' ConnectionError does. An
-# SSL error is a ConnectionError to requests, but a certificate problem does not heal by
-# itself: it is not retried.
+# Failures of the transport (urllib3, under both API clients) that a new connection is likely
+# to cure. urllib3's TimeoutError covers a connection refused and a name that did not resolve
+# too; a dropped connection or a body cut short is a ProtocolError. A certificate problem does
+# not heal by itself: an SSL error is not retried.
 _RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
-    requests.Timeout,
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
     urllib3.exceptions.ProtocolError,
     urllib3.exceptions.TimeoutError,
     urllib3.exceptions.ProxyError,
     http.client.RemoteDisconnected,
     ConnectionResetError,
 )
-_NEVER_RETRIED = (requests.exceptions.SSLError, urllib3.exceptions.SSLError)
+_NEVER_RETRIED = (urllib3.exceptions.SSLError,)
 
 
 def is_retryable_status(status: int) -> bool:

@@ -1,17 +1,17 @@
-"""How the Go1 client's requests travel: one urllib3 pool manager shared by every worker thread.
+"""How both API clients' requests travel: one urllib3 pool manager shared by a client's threads.
 
-Why urllib3 rather than requests: with a few requests in flight the client's own CPU sits on
+Why urllib3 rather than requests: with a few Go1 requests in flight the client's CPU sits on
 every round trip, and requests spends about 0.8 ms of it per page (preparing the request,
 hooks, cookies, adapters, response wrapping) where urllib3, which requests sends through
 anyway, spends about 0.4 ms. Measured with ``bench/extract_bench.py`` against the sandbox at
 20 ms latency, the switch takes 1.3 ms off each round trip. urllib3's pool manager is
 thread-safe, so one pool replaces a session per thread and still reuses connections.
 
-What requests used to do for us is done here, once per client: the proxy is read from the
-environment (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY`` honoured) for the API's
-host and used for every call, the CA bundle is ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` when
-set, else certifi's. Retries and redirects are left to the caller: urllib3 raises the
-transport's own error and returns a 3xx as it came.
+What requests used to do for the clients is done here, once per client: the proxy is read
+from the environment (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY`` honoured) for
+the API's host and used for every call, the CA bundle is ``REQUESTS_CA_BUNDLE`` or
+``CURL_CA_BUNDLE`` when set, else certifi's. Retries and redirects are left to the caller:
+urllib3 raises the transport's own error and returns a 3xx as it came.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+import certifi
 import urllib3
 
 
@@ -54,15 +55,11 @@ def environment_proxy(url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all") or None
 
 
-def ca_bundle() -> str | None:
+def ca_bundle() -> str:
     """The CA file to verify TLS with: the one the environment names, else certifi's."""
     named = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if named:
         return named
-    try:
-        import certifi
-    except ImportError:  # the system's store, through ssl's defaults
-        return None
     return str(certifi.where())
 
 

@@ -3,8 +3,8 @@
 Each call either returns a :class:`Response` or fails with one :class:`LoadError` that says what
 to do. Shared state sits behind locks: the access token (one fetch serves every thread, and a
 burst of 401s triggers one new fetch), the counters, and two rate limiters (reads and writes,
-as 360Learning counts them per platform). Each thread gets its own ``requests.Session``, since
-sessions are not thread-safe.
+as 360Learning counts them per platform). Every thread sends through one
+:class:`~extract.transport.Transport`, as the Go1 client does.
 
 Retries follow :mod:`extract.retry` (bounded attempts and total time, full-jitter backoff,
 ``Retry-After`` honoured) with one rule of this API on top: a write that must not run twice (any
@@ -21,7 +21,6 @@ import functools
 import http.client
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -31,9 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import requests
 import urllib3.exceptions
-from requests.structures import CaseInsensitiveDict
 
 from extract.errors import ExtractError
 from extract.http_text import clip as _clip
@@ -42,6 +39,7 @@ from extract.http_text import json_object as _json_object
 from extract.http_text import one_line as _one_line
 from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
 from extract.token_cache import TokenCache, token_lifetime
+from extract.transport import Answer, PoolTransport, Transport
 from load.errors import AuthError, LoadError, NotFound, ScopeError, SubmitUncertain
 from load.limiter import RateLimiter
 from settings import L360Settings
@@ -57,8 +55,7 @@ NOT_ACCEPTED_STATUSES = frozenset({429, 503})
 
 log = logging.getLogger("go1sync.load")
 
-_TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
-                     http.client.HTTPException, OSError)
+_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 # The OAuth scope each endpoint the connector uses requires (from the OpenAPI descriptions),
 # named in a ScopeError when 360Learning's message does not name it.
@@ -171,16 +168,11 @@ def _error_detail(body: bytes, *, full: bool = True) -> str:
 
 
 def _may_have_been_sent(exc: BaseException) -> bool:
-    """False only when the failure provably came before the request left: no connection."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason: Any = exc.args[0] if exc.args else None
-        if isinstance(reason, urllib3.exceptions.MaxRetryError):
-            reason = reason.reason
-        # NewConnectionError (refused, DNS) is a ConnectTimeoutError in urllib3 2.
-        if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
-            return False
+    """False only when the failure provably came before the request left: no connection.
+
+    urllib3 raises ConnectTimeoutError for a connection that timed out, and its subclasses for
+    one refused or a name that did not resolve.
+    """
     return not isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
 
 
@@ -194,30 +186,23 @@ def next_link(value: str | None) -> str | None:
     """The ``rel="next"`` target of a ``Link`` header, or None (the last page has none)."""
     if not value:
         return None
-    for link in requests.utils.parse_header_links(value):
-        rels = link.get("rel", "").split()
-        if "next" in rels and link.get("url"):
-            return link["url"]
+    for target, params in _links(value):
+        if "next" in params.get("rel", "").split() and target:
+            return target
     return None
 
 
-def settle_environment(session: requests.Session, url: str) -> requests.Session:
-    """Read proxies and the CA bundle from the environment once, not on every request.
-
-    requests scans every environment variable per call when ``trust_env`` is on (half a
-    millisecond, a third of a client's CPU per page); what it would find is the same each
-    time, so it is fixed on the session once and the scan is turned off. The API's host's
-    proxy rules are used for every call of the session (token host included).
-    """
-    if not session.trust_env:
-        return session
-    for scheme, proxy in requests.utils.get_environ_proxies(url).items():
-        session.proxies.setdefault(scheme, proxy)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle and session.verify is True:
-        session.verify = bundle
-    session.trust_env = False
-    return session
+def _links(value: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """``<url>; rel="next", <url>; rel="prev"`` as (url, {param: value}) pairs (RFC 8288)."""
+    quotes = " '\""
+    for link in re.split(r",\s*(?=<)", value.strip()):
+        target, _, rest = link.partition(";")
+        params: dict[str, str] = {}
+        for param in rest.split(";"):
+            key, _, text = param.partition("=")
+            if key.strip():
+                params[key.strip(quotes).lower()] = text.strip(quotes)
+        yield target.strip(" <>"), params
 
 
 class L360Client:
@@ -226,20 +211,19 @@ class L360Client:
     def __init__(self, settings: L360Settings, *, timeout: tuple[float, float] = (5.0, 60.0),
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
-                 session_factory: Callable[[], requests.Session] = requests.Session,
+                 transport: Transport | None = None,
                  reads_per_second: int = 50, writes_per_second: int = 10) -> None:
         self._settings = settings
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
-        self._session_factory = session_factory
+        # Reads and writes of several threads (bulk polls, results pages) at once.
+        self._transport = transport or PoolTransport(settings.api_url, 4)
         self.read_limiter = RateLimiter(reads_per_second, clock=clock, sleep=sleep)
         self.write_limiter = RateLimiter(writes_per_second, clock=clock, sleep=sleep)
         self._stats = ClientStats()
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()  # sessions, closed flag
+        self._lock = threading.Lock()  # closed flag
         self._tokens = TokenCache(self._fetch_token, clock)
         self._closed = False
         self._origin = _origin(settings.api_url)
@@ -324,9 +308,7 @@ class L360Client:
             if self._closed:
                 return
             self._closed = True
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        self._transport.close()
         self._tokens.forget()
 
     def __enter__(self) -> L360Client:
@@ -348,18 +330,9 @@ class L360Client:
         items = params.items() if isinstance(params, Mapping) else params
         return [(str(key), str(value)) for key, value in items]
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = settle_environment(self._session_factory(), self._settings.api_url)
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
-
     def _headers(self, token: str | None) -> dict[str, str]:
-        headers = {"Accept": "application/json", "360-api-version": API_VERSION,
-                   "User-Agent": USER_AGENT}
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
+                   "360-api-version": API_VERSION, "User-Agent": USER_AGENT}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return headers
@@ -367,31 +340,34 @@ class L360Client:
     def _call(self, method: str, url: str, pairs: list[tuple[str, str]], payload: Any, *,
               repeatable: bool) -> Response:
         path = urlsplit(url).path
+        if pairs:
+            url = f"{url}?{urlencode(pairs)}"
         attempts = Attempts(self._retry, f"{method} {path}", self._clock)
-        session = self._session()
-        response, body, generation = self._authorized(attempts, session, method, url, pairs,
-                                                      payload, repeatable)
-        if response.status_code == 401:
+        answer, generation = self._authorized(attempts, method, url, payload, repeatable)
+        if answer.status == 401:
             # A token can be revoked before its expiry: one new token, one more try.
             log.info("360Learning answered 401 to %s %s: fetching a new token", method, path)
             self._tokens.drop(generation)
             attempts.extra = 1
-            response, body, _ = self._authorized(attempts, session, method, url, pairs,
-                                                 payload, repeatable)
-            if response.status_code == 401:
+            answer, _ = self._authorized(attempts, method, url, payload, repeatable)
+            if answer.status == 401:
                 raise self._error(
                     AuthError,
                     f"360Learning refused a freshly issued token for {method} {path} (HTTP 401"
-                    f"{_error_detail(body)}): check that the L360_CLIENT_ID API client is active",
-                    response.status_code, body)
-        return self._response(method, path, response, body)
+                    f"{_error_detail(answer.body)}): check that the L360_CLIENT_ID API client "
+                    "is active", answer.status, answer.body)
+        return self._response(method, url, answer)
 
-    def _authorized(self, attempts: Attempts, session: requests.Session, method: str, url: str,
-                    pairs: list[tuple[str, str]], payload: Any, repeatable: bool
-                    ) -> tuple[requests.Response, bytes, int]:
+    def _authorized(self, attempts: Attempts, method: str, url: str, payload: Any,
+                    repeatable: bool) -> tuple[Answer, int]:
         token, generation = self._tokens.current()
-        send = functools.partial(session.request, method, url, params=pairs, json=payload,
-                                 headers=self._headers(token), timeout=self._timeout)
+        headers = self._headers(token)
+        body = None
+        if payload is not None:
+            body = json.dumps(payload, allow_nan=False).encode()
+            headers["Content-Type"] = "application/json"
+        send = functools.partial(self._transport.send, method, url, headers=headers, body=body,
+                                 timeout=self._timeout)
         limiter = self.read_limiter if method == "GET" else self.write_limiter
 
         def uncertain(cause: str, status: int | None, body: bytes,
@@ -406,14 +382,14 @@ class L360Client:
                 method=method, path=path, payload=payload, sent_at=sent_at, status=status,
                 code=code)
 
-        response, body = self._send(attempts, send, limiter=limiter,
-                                    uncertain=None if repeatable else uncertain)
-        return response, body, generation
+        answer = self._send(attempts, send, limiter=limiter,
+                            uncertain=None if repeatable else uncertain)
+        return answer, generation
 
-    def _send(self, attempts: Attempts, send: Callable[[], requests.Response], *,
+    def _send(self, attempts: Attempts, send: Callable[[], Answer], *,
               limiter: RateLimiter | None,
               uncertain: Callable[[str, int | None, bytes, datetime], LoadError] | None = None
-              ) -> tuple[requests.Response, bytes]:
+              ) -> Answer:
         """Send until an answer not worth retrying, or raise when the budget is spent.
 
         ``limiter`` is None for the token call (not an API call, not rate limited). With
@@ -432,8 +408,7 @@ class L360Client:
                     sent_at = datetime.now(UTC)
                     is_read = limiter is self.read_limiter
                     self._stats.add(reads=int(is_read), writes=int(not is_read))
-                response = send()
-                body = response.content  # read here: a connection dropped mid-body is retried
+                answer = send()  # the body is read here: one dropped mid-body is retried
             except _TRANSPORT_ERRORS as exc:
                 cause = _describe(exc)
                 if uncertain is not None and _may_have_been_sent(exc):
@@ -442,10 +417,10 @@ class L360Client:
                     raise self._error(LoadError, f"{attempts.label} failed: {cause} (check "
                                       "L360_API_URL and the network)") from None
             else:
-                status = response.status_code
+                status, body = answer.status, answer.body
                 if not is_retryable_status(status):
-                    return response, body
-                retry_after = response.headers.get("Retry-After")
+                    return answer
+                retry_after = answer.headers.get("Retry-After")
                 cause = f"HTTP {status}{_error_detail(body, full=limiter is not None)}"
                 if uncertain is not None and status not in NOT_ACCEPTED_STATUSES:
                     raise uncertain(cause, status, body, sent_at)
@@ -470,14 +445,14 @@ class L360Client:
 
     def _fetch_token(self) -> tuple[str, float]:
         settings = self._settings
-        body_json = {"grant_type": "client_credentials", "client_id": settings.client_id,
-                     "client_secret": settings.client_secret.reveal()}
-        send = functools.partial(self._session().post, settings.api_url + TOKEN_PATH,
-                                 json=body_json, headers=self._headers(None),
-                                 timeout=self._timeout)
+        form = json.dumps({"grant_type": "client_credentials", "client_id": settings.client_id,
+                           "client_secret": settings.client_secret.reveal()}).encode()
+        headers = {**self._headers(None), "Content-Type": "application/json"}
+        send = functools.partial(self._transport.send, "POST", settings.api_url + TOKEN_PATH,
+                                 headers=headers, body=form, timeout=self._timeout)
         attempts = Attempts(self._retry, self._token_label, self._clock)
-        response, body = self._send(attempts, send, limiter=None)
-        status = response.status_code
+        answer = self._send(attempts, send, limiter=None)
+        status, body = answer.status, answer.body
         if status in (400, 401):
             code, _ = error_fields(body)
             raise self._error(AuthError, "360Learning refused the client credentials (check "
@@ -497,11 +472,11 @@ class L360Client:
         log.info("fetched a 360Learning access token, valid %ds", int(lifetime))
         return token, lifetime
 
-    def _response(self, method: str, path: str, response: requests.Response,
-                  body: bytes) -> Response:
-        status = response.status_code
-        query = urlsplit(response.url).query if isinstance(response.url, str) else ""
-        url = f"{path}?{query}" if query else path
+    def _response(self, method: str, full_url: str, answer: Answer) -> Response:
+        status, body = answer.status, answer.body
+        parts = urlsplit(full_url)
+        path = parts.path
+        url = f"{path}?{parts.query}" if parts.query else path
         if 200 <= status < 300:
             data: Any = None
             if body.strip():
@@ -513,8 +488,11 @@ class L360Client:
                         f"not JSON (body: {_clip(body.decode('utf-8', 'replace'))}): check "
                         "L360_API_URL", status) from None
             log.debug("%s %s: HTTP %d, %d bytes", method, url, status, len(body))
-            return Response(status=status, data=data,
-                            headers=CaseInsensitiveDict(response.headers), url=url)
+            return Response(status=status, data=data, headers=answer.headers, url=url)
+        if 300 <= status < 400:  # not followed: the bearer token goes to L360_API_URL only
+            target = _clip(answer.headers.get("Location") or "nowhere")
+            raise self._error(LoadError, f"360Learning redirected {method} {path} (HTTP {status} "
+                              f"to {target}): check L360_API_URL", status)
         code, message = error_fields(body)
         detail = _error_detail(body)
         if status == 403 and code == "invalid_scope":

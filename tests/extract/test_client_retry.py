@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
-import requests
 import urllib3.exceptions
 
 from extract.errors import ExtractError
@@ -70,17 +69,20 @@ def test_other_statuses_are_final(status: int) -> None:
 
 
 @pytest.mark.parametrize("exc", [
-    requests.ConnectTimeout(), requests.ReadTimeout(), requests.ConnectionError(),
-    requests.exceptions.ChunkedEncodingError(), urllib3.exceptions.ProtocolError(),
-    http.client.RemoteDisconnected("closed"), ConnectionResetError(),
+    urllib3.exceptions.ConnectTimeoutError(), urllib3.exceptions.NewConnectionError(
+        None, "Connection refused"),  # type: ignore[arg-type]
+    urllib3.exceptions.ReadTimeoutError(None, "/", "read timed out"),  # type: ignore[arg-type]
+    urllib3.exceptions.ProtocolError("Connection aborted."), urllib3.exceptions.ProxyError(
+        "proxy down", OSError()), http.client.RemoteDisconnected("closed"),
+    ConnectionResetError(),
 ])
 def test_transport_failures_are_retryable(exc: BaseException) -> None:
     assert is_retryable_exception(exc)
 
 
 @pytest.mark.parametrize("exc", [
-    requests.exceptions.SSLError(), requests.exceptions.InvalidURL(),
-    requests.exceptions.MissingSchema(), ValueError(),
+    urllib3.exceptions.SSLError(), urllib3.exceptions.LocationParseError("http://["),
+    ValueError(),
 ])
 def test_configuration_failures_are_not(exc: BaseException) -> None:
     assert not is_retryable_exception(exc)

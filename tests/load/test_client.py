@@ -10,10 +10,9 @@ import logging
 from typing import Any
 
 import pytest
-import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 
+from extract.transport import Answer, PoolTransport
 from load import (
     AuthError,
     L360Client,
@@ -25,6 +24,7 @@ from load import (
     SubmitUncertain,
     is_repeatable,
 )
+from load.client import next_link
 from tests.load.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -296,38 +296,34 @@ def test_a_post_is_not_retried_after_a_timeout_but_a_put_is(stub: StubL360,
     assert is_repeatable("DELETE", "/api/v2/tags/1")
 
 
-class FailingFirst(HTTPAdapter):
-    """Fails the first send before anything leaves, as a refused connection does."""
+class FailingFirst:
+    """The real transport, but the first send fails before anything leaves, as a refused
+    connection does."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, url: str) -> None:
+        self.inner = PoolTransport(url, 4)
         self.error: Exception | None = None
 
-    def send(self, request: requests.PreparedRequest, *args: Any,
-             **kwargs: Any) -> requests.Response:
+    def send(self, method: str, url: str, **kwargs: Any) -> Answer:
         if self.error is not None:
             error, self.error = self.error, None
             raise error
-        return super().send(request, *args, **kwargs)
+        return self.inner.send(method, url, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 @pytest.mark.parametrize("error", [
-    requests.exceptions.ConnectTimeout("connect timed out"),
-    requests.ConnectionError(urllib3.exceptions.MaxRetryError(
-        None, "/", urllib3.exceptions.NewConnectionError(None, "Connection refused"))),  # type: ignore[arg-type]
+    urllib3.exceptions.ConnectTimeoutError("connect timed out"),
+    urllib3.exceptions.NewConnectionError(None, "Connection refused"),  # type: ignore[arg-type]
 ])
 def test_a_submit_that_never_left_is_retried(stub: StubL360, make_client: MakeClient,
                                              error: Exception) -> None:
-    adapter = FailingFirst()
-
-    def session() -> requests.Session:
-        s = requests.Session()
-        s.mount("http://", adapter)
-        return s
-
-    client = make_client(session_factory=session)
+    transport = FailingFirst(stub.url)
+    client = make_client(transport=transport)
     client.get("/api/v2/users")  # the token first
-    adapter.error = error
+    transport.error = error
     assert client.put(COURSES, {"input": [COURSE]}).status == 202
     assert len(stub.submits()) == 1
     assert client.stats.retries == 1
@@ -430,6 +426,30 @@ def test_link_paging_is_followed_to_the_last_page(stub: StubL360,
         "status%5Beq%5D=active", "status%5Beq%5D=active&page=2",
         "status%5Beq%5D=active&page=3"]
     assert client.stats.reads == 3
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ('<https://x.example/a?page=2>; rel="next"', "https://x.example/a?page=2"),
+    ('<https://x.example/a?page=1>; rel="prev", <https://x.example/a?page=3>; rel=next',
+     "https://x.example/a?page=3"),
+    ("<https://x.example/a?page=2>; title=\"p, 2\"; rel=\"last next\"",
+     "https://x.example/a?page=2"),
+    ('<https://x.example/a?page=1>; rel="prev"', None),
+    ("", None),
+    (None, None),
+])
+def test_next_link_is_read_from_the_link_header(header: str | None,
+                                                expected: str | None) -> None:
+    assert next_link(header) == expected
+
+
+def test_a_redirect_is_not_followed(stub: StubL360, make_client: MakeClient) -> None:
+    """The bearer token must not follow a redirect: the user fixes L360_API_URL."""
+    stub.api_script.append(json_answer(302, {}, {"Location": "https://elsewhere.example/x"}))
+    with pytest.raises(LoadError, match=r"^360Learning redirected GET /api/v2/users \(HTTP 302 "
+                       r"to https://elsewhere\.example/x\): check L360_API_URL$"):
+        make_client().get("/api/v2/users")
+    assert [c.path for c in stub.api_calls()] == ["/api/v2/users"]
 
 
 def test_a_next_link_to_another_host_is_not_followed(stub: StubL360,
