@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import urllib3.exceptions
 
 from extract.errors import AuthError, ExtractError, ScrollExpired
+from extract.http_text import Counters, error_detail
 from extract.http_text import clip as _clip
 from extract.http_text import describe as _describe
 from extract.http_text import json_object as _json_object
@@ -62,7 +63,7 @@ class Page:
 
 
 @dataclass
-class ClientStats:
+class ClientStats(Counters):
     """Counters for the run record. ``requests`` (every attempt sent) and ``bytes`` (bodies
     received) cover API calls, not token calls; ``retries`` covers both; ``token_fetches``
     counts tokens obtained."""
@@ -71,20 +72,6 @@ class ClientStats:
     retries: int = 0
     token_fetches: int = 0
     bytes: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
-                                  compare=False)
-
-    def add(self, *, sent: int = 0, retried: int = 0, tokens: int = 0, received: int = 0) -> None:
-        with self._lock:
-            self.requests += sent
-            self.retries += retried
-            self.token_fetches += tokens
-            self.bytes += received
-
-    def snapshot(self) -> ClientStats:
-        """A consistent copy, so a report does not mix counts from different moments."""
-        with self._lock:
-            return replace(self)
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str | None]:
@@ -98,18 +85,8 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None]:
 
 
 def _error_detail(body: bytes, *, full: bool = True) -> str:
-    """Go1's error as " CODE message", or a clipped body when it is not Go1's JSON.
-
-    Not ``full`` (the token call, whose body is never logged): the code alone.
-    """
-    code, message = _error_fields(body)
-    if not full:
-        return f" {_clip(code)}" if code else ""
-    if code or message:
-        return " " + _clip(" ".join(p for p in (code, message) if p))
-    if body.strip():
-        return f" (body: {_clip(body.decode('utf-8', errors='replace'))})"
-    return ""
+    """Go1's error as " CODE message", or a clipped body when it is not Go1's JSON."""
+    return error_detail(body, _error_fields(body), full=full)
 
 
 class Go1Client:
@@ -240,7 +217,7 @@ class Go1Client:
             retry_after: str | None = None
             body = b""
             if api_call:
-                self._stats.add(sent=1)
+                self._stats.add(requests=1)
             try:
                 answer = send()
             except _TRANSPORT_ERRORS as exc:
@@ -251,7 +228,7 @@ class Go1Client:
             else:
                 body = answer.body
                 if api_call:
-                    self._stats.add(received=len(body))
+                    self._stats.add(bytes=len(body))
                 if not is_retryable_status(answer.status):
                     return answer
                 status = answer.status
@@ -262,7 +239,7 @@ class Go1Client:
             except ExtractError as exc:  # spent: same message, scrubbed, with Go1's code
                 raise self._error(ExtractError, str(exc), status,
                                   body if api_call else b"") from None
-            self._stats.add(retried=1)
+            self._stats.add(retries=1)
             log.warning("%s: %s; attempt %d, trying again in %.1fs",
                         attempts.label, self._scrub(cause), attempts.count, delay)
             self._sleep(delay)
@@ -292,7 +269,7 @@ class Go1Client:
             raise ExtractError(f"{self._auth_label} gave no access_token: check GO1_AUTH_URL",
                                status=status)
         lifetime = token_lifetime(data.get("expires_in"), DEFAULT_TOKEN_LIFETIME)
-        self._stats.add(tokens=1)
+        self._stats.add(token_fetches=1)
         log.info("fetched a Go1 access token, valid %ds", int(lifetime))
         return token, lifetime
 

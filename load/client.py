@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import urllib3.exceptions
 
 from extract.errors import ExtractError
+from extract.http_text import Counters, error_detail
 from extract.http_text import clip as _clip
 from extract.http_text import describe as _describe
 from extract.http_text import json_object as _json_object
@@ -90,7 +91,7 @@ class Response:
 
 
 @dataclass
-class ClientStats:
+class ClientStats(Counters):
     """Counters for the run record. ``reads`` and ``writes`` count API requests sent (every
     attempt, as the rate limits count them; token calls excluded); ``retries`` covers token
     calls too; ``token_fetches`` counts tokens obtained."""
@@ -99,20 +100,6 @@ class ClientStats:
     writes: int = 0
     retries: int = 0
     token_fetches: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
-                                  compare=False)
-
-    def add(self, *, reads: int = 0, writes: int = 0, retries: int = 0, tokens: int = 0) -> None:
-        with self._lock:
-            self.reads += reads
-            self.writes += writes
-            self.retries += retries
-            self.token_fetches += tokens
-
-    def snapshot(self) -> ClientStats:
-        """A consistent copy, so a report does not mix counts from different moments."""
-        with self._lock:
-            return replace(self)
 
 
 def is_repeatable(method: str, path: str) -> bool:
@@ -153,18 +140,8 @@ def error_fields(body: bytes) -> tuple[str | None, str | None]:
 
 
 def _error_detail(body: bytes, *, full: bool = True) -> str:
-    """The error as " code message", or a clipped body when it is not 360Learning's JSON.
-
-    Not ``full`` (the token call, whose body is never logged): the code alone.
-    """
-    code, message = error_fields(body)
-    if not full:
-        return f" {_clip(code)}" if code else ""
-    if code or message:
-        return " " + _clip(" ".join(p for p in (code, message) if p))
-    if body.strip():
-        return f" (body: {_clip(body.decode('utf-8', errors='replace'))})"
-    return ""
+    """360Learning's error as " code message", or a clipped body when it is not its JSON."""
+    return error_detail(body, error_fields(body), full=full)
 
 
 def _may_have_been_sent(exc: BaseException) -> bool:
@@ -468,7 +445,7 @@ class L360Client:
             raise LoadError(f"{self._token_label} gave no access_token: check L360_API_URL",
                             status=status)
         lifetime = token_lifetime(data.get("expires_in"), DEFAULT_TOKEN_LIFETIME)
-        self._stats.add(tokens=1)
+        self._stats.add(token_fetches=1)
         log.info("fetched a 360Learning access token, valid %ds", int(lifetime))
         return token, lifetime
 
