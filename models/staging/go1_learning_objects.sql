@@ -1,7 +1,7 @@
 {{ config(materialized='table', description='Latest version of every Go1 learning object that has been in My Library, flattened, timestamps parsed to UTC, with its place in the latest full listing and the reason it cannot be mapped, if any.') }}
 {{ column('lo_id', 'Go1 legacy id (lo_id): the id enrollments and play URLs use; the 360Learning externalId.') }}
 {{ column('in_latest_listing', 'True when the lo_id is in the latest complete My Library listing (published, retired or removed); false means it left My Library.') }}
-{{ column('lifecycle_state', 'Go1 lifecycle.state: draft, published, retired or removed.') }}
+{{ column('lifecycle_state', 'Go1 lifecycle.state: draft, published, retired or removed; the state the object was listed under when the record has none.') }}
 {{ column('updated_at', 'Go1 updated_time parsed to UTC (Go1 writes Z, +00:00 and +0000, with or without milliseconds).') }}
 {{ column('_record_hash', 'Identifies the raw version this row was read from (raw.go1_learning_objects._record_hash).') }}
 {{ column('reject_reason', 'Why the object cannot be mapped (missing_id, missing_title, unparseable_timestamp, type_not_synced, unknown_type), or NULL.') }}
@@ -51,7 +51,9 @@ flattened AS (
         nullif(trim(p.j.provider.logo), '') AS provider_logo,
         [trim(topic.name) FOR topic IN coalesce(p.j.topics.items, [])
          IF nullif(trim(topic.name), '') IS NOT NULL] AS topics,
-        lower(trim(p.j.lifecycle.state)) AS lifecycle_state,
+        -- A record without lifecycle.state takes the state it was listed under (each listing
+        -- asks for one state): otherwise "archived" would be NULL and stop the transform.
+        lower(trim(coalesce(p.j.lifecycle.state, l.listed_state))) AS lifecycle_state,
         p.j.updated_time AS updated_time_text,
         try_cast(p.j.updated_time AS TIMESTAMPTZ) AS updated_at,
         try_cast(p.j.created_time AS TIMESTAMPTZ) AS created_at,

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,15 @@ def test_archived_when_not_published_or_gone_from_my_library(
                    unlisted=set() if listed else {"100"})
     c = course(transform(data), "100")
     assert (c["archived"], c["archived_reason"]) == (archived, reason)
+
+
+def test_a_record_without_lifecycle_takes_the_state_it_was_listed_under(
+        transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("100", lifecycle__state=_DROP),
+                             learning_object("101", lifecycle=_DROP),
+                             learning_object("102", lifecycle=_DROP)], unlisted={"102"}))
+    assert [(c["archived"], c["archived_reason"]) for c in map(partial(course, con),
+            ["100", "101", "102"])] == [(False, None), (False, None), (True, "left_my_library")]
 
 
 @pytest.mark.parametrize("stamp", ["2025-03-01T11:00:00+01:00", "2025-03-01T10:00:00+0000",
