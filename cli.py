@@ -26,6 +26,9 @@ from warehouse.errors import WarehouseError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# A scheduled run waits this long (seconds) for a run in progress to end: the 08:00 statistics
+# run then follows a 07:40 catalog run that is still going, instead of being refused.
+SCHEDULED_LOCK_WAIT = 3600
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -200,16 +203,22 @@ def transform(ctx: click.Context) -> None:
               help="Only the catalog job (learning objects, courses) or the statistics job "
                    "(enrollments, learners, attempts), as the schedule runs them.")
 @click.option("--dry-run", is_flag=True, help="Stop after the plan: nothing is pushed.")
+@click.option("--wait-for-lock", "lock_wait", default=0, show_default=True, metavar="SECONDS",
+              type=click.IntRange(0),
+              help="If another run holds the warehouse, wait up to this long for it to finish "
+                   f"instead of failing at once (the scheduled runs wait {SCHEDULED_LOCK_WAIT}).")
 @click.pass_context
-def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: bool) -> None:
+def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: bool,
+        lock_wait: int) -> None:
     """Extract, transform (with audits), plan and push: the whole sync, as one run.
 
     Exit 0 when everything went through, 1 when a stream failed or rows were not pushed
-    (`python cli.py status` and meta.push_ledger show them), 2 for bad usage or configuration.
+    (`python cli.py status` and meta.push_ledger show them) or another run held the warehouse,
+    2 for bad usage or configuration.
     """
     from pipeline import run_pipeline
 
-    report = run_pipeline(_config(ctx), only, since, dry_run)
+    report = run_pipeline(_config(ctx), only, since, dry_run, lock_wait)
     click.secho("extract", bold=True)
     print_stream_summary(report.streams)
     click.secho("transform", bold=True)
@@ -265,7 +274,7 @@ def schedule_command(ctx: click.Context, count: int) -> None:
 
     def command_for(job: str) -> str:
         return (f"cd {shlex.quote(workdir)} && {shlex.quote(sys.executable)} cli.py"
-                f"{config_arg} run --only {job}")
+                f"{config_arg} run --only {job} --wait-for-lock {SCHEDULED_LOCK_WAIT}")
 
     click.secho("\ncrontab (crontab -e)", bold=True)
     click.echo(crontab_lines(jobs, command_for).rstrip())
@@ -279,7 +288,8 @@ def serve(ctx: click.Context) -> None:
     """Fire the scheduled jobs in the foreground, in Europe/Paris time, until SIGTERM or Ctrl-C.
 
     A firing that comes while the same job's previous run is still going is skipped (and
-    logged); a failed run is logged and the schedule goes on.
+    logged); one that comes while the other job runs waits for it (up to an hour); a failed
+    run is logged and the schedule goes on.
     """
     from pipeline import run_pipeline
     from schedule import Scheduler
@@ -289,7 +299,7 @@ def serve(ctx: click.Context) -> None:
     config.l360()  # fail now, not at the first firing, on a missing setting
 
     def run_job(job: str) -> int:
-        report = run_pipeline(config, only=job)
+        report = run_pipeline(config, only=job, lock_wait=SCHEDULED_LOCK_WAIT)
         click.echo(f"{job}: run {report.run_id} " + ("ok" if report.ok else "with failures"))
         return 0 if report.ok else 1
 

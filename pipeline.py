@@ -48,14 +48,14 @@ class RunReport:
 
 
 def run_pipeline(config: Config, only: str | None = None, since: datetime | None = None,
-                 dry_run: bool = False) -> RunReport:
+                 dry_run: bool = False, lock_wait: float = 0.0) -> RunReport:
     streams, parts = JOBS[only]
     go1 = config.go1()
     project = load_project(MODELS_DIR, variables=config.model_variables())
     l360 = None if dry_run else config.l360()  # settings checked before anything runs
     path = config.warehouse_path()
     options = {"only": only, "since": since.isoformat() if since else None, "dry_run": dry_run}
-    with run_session(path, "run", options, config.memory_limit()) as session:
+    with run_session(path, "run", options, config.memory_limit(), lock_wait) as session:
         report = RunReport(session.run_id, path)
         with Go1Client(go1) as client:
             report.streams = run_streams(session.con, client, go1, session.run_id, streams,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +13,9 @@ import pytest
 from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
+from tests.helpers import ROOT
 from tests.helpers import run_cli as cli
-from warehouse import open_warehouse
+from warehouse import RunLock, open_warehouse
 
 
 @pytest.fixture
@@ -102,3 +106,35 @@ def test_status_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
     result = cli("status", env={"GO1SYNC_WAREHOUSE": str(tmp_path / "none.duckdb")})
     assert result.returncode == 1
     assert "no warehouse at" in result.stderr and "extract" in result.stderr
+
+
+def test_a_run_told_to_wait_follows_the_run_in_progress(sync_env: dict[str, str],
+                                                         l360: L360Sandbox) -> None:
+    """What a scheduled run does when the other job still holds the warehouse."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
+    holder = RunLock(sync_env["GO1SYNC_WAREHOUSE"], "run").acquire()
+    waiting = subprocess.Popen(
+        [sys.executable, "cli.py", "run", "--dry-run", "--wait-for-lock", "120"], cwd=ROOT,
+        env={**clean, **sync_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert waiting.stderr is not None
+        told = waiting.stderr.readline()
+        assert "another run is in progress" in told and "waiting up to 120s" in told
+        assert waiting.poll() is None  # still waiting while the lock is held
+    finally:
+        holder.release()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert "dry run: nothing pushed" in out
+
+    free = cli("run", "--dry-run", "--wait-for-lock", "0", env=sync_env)
+    assert free.returncode == 0, free.stderr  # nothing holds it now
+
+
+def test_a_run_that_waits_in_vain_says_how_long(sync_env: dict[str, str]) -> None:
+    with RunLock(sync_env["GO1SYNC_WAREHOUSE"], "extract"):
+        result = cli("run", "--wait-for-lock", "1", env=sync_env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("Error: another run is in progress (")
+    assert result.stderr.splitlines()[-1].endswith("command extract); waited 1s for it")

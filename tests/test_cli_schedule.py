@@ -27,7 +27,9 @@ def test_schedule_prints_paris_and_utc_firings_and_crontab_lines() -> None:
     assert all(f[3] in ("CET", "CEST") and f[-1] == "UTC)" for f in firings)
     assert "CRON_TZ=Europe/Paris" in result.stdout
     assert "40 7 * * *" in result.stdout and "0 8,13,20 * * *" in result.stdout
-    assert "run --only catalog" in result.stdout and "OnCalendar=" in result.stdout
+    assert "run --only catalog --wait-for-lock 3600" in result.stdout
+    assert "run --only stats --wait-for-lock 3600" in result.stdout  # 08:00 follows 07:40
+    assert "OnCalendar=" in result.stdout
 
 
 def test_schedule_times_are_configurable_and_checked() -> None:

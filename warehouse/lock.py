@@ -3,35 +3,65 @@
 DuckDB's own file lock would refuse a second writer with a stack trace; this lock is taken
 first and says who holds it. It is an ``flock`` on ``<warehouse>.lock``, so it vanishes with
 the process that held it, even after a crash: a stale file never blocks the next run.
+
+A run may ``wait`` for the lock instead of being refused at once: the scheduled jobs do, so the
+08:00 statistics run follows a 07:40 catalog run still going at 08:00 rather than being lost
+until 13:00.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from warehouse.errors import WarehouseError
 
+log = logging.getLogger("go1sync.warehouse")
+POLL_SECONDS = 1.0
+
 
 class RunLock:
-    def __init__(self, warehouse_path: Path | str, command: str) -> None:
+    """``wait``: seconds to wait for a run in progress to finish before giving up (0: none)."""
+
+    def __init__(self, warehouse_path: Path | str, command: str, wait: float = 0.0, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.path = Path(f"{warehouse_path}.lock")
         self.command = command
+        self.wait = wait
+        self._clock = clock
+        self._sleep = sleep
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _describe(fd)
-            os.close(fd)
-            raise WarehouseError(f"another run is in progress ({holder})") from None
+        deadline = self._clock() + self.wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _describe(fd)
+                left = deadline - self._clock()
+                if left <= 0:
+                    os.close(fd)
+                    waited = f"; waited {self.wait:.0f}s for it" if self.wait > 0 else ""
+                    raise WarehouseError(f"another run is in progress ({holder}){waited}") \
+                        from None
+                if not told:
+                    log.warning("another run is in progress (%s): waiting up to %ds for it "
+                                "to finish", holder, round(left))
+                    told = True
+                self._sleep(min(POLL_SECONDS, left))
         started = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         info = {"pid": os.getpid(), "started": started, "command": self.command}
         os.ftruncate(fd, 0)

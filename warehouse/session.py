@@ -32,9 +32,12 @@ class RunSession:
 
 @contextmanager
 def run_session(path: Path | str, command: str, options: Mapping[str, Any],
-                memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[RunSession]:
-    """Yield a session; its run record is finished with ``session.status`` or ``failed``."""
-    with RunLock(path, command):
+                memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                lock_wait: float = 0.0) -> Iterator[RunSession]:
+    """Yield a session; its run record is finished with ``session.status`` or ``failed``.
+
+    ``lock_wait``: seconds to wait for another run to finish before being refused."""
+    with RunLock(path, command, lock_wait):
         con = open_warehouse(path, memory_limit=memory_limit)
         try:
             close_abandoned_runs(con)

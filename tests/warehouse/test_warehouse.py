@@ -55,6 +55,40 @@ def test_a_second_writer_is_told_who_holds_the_lock(tmp_path: Path) -> None:
     RunLock(path, "push").acquire().release()  # free again once released
 
 
+def test_a_waiting_run_takes_the_lock_once_the_holder_releases_it(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    holder = RunLock(path, "run").acquire()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the holder finishes while the second run waits
+        waits.append(seconds)
+        if len(waits) == 3:
+            holder.release()
+
+    second = RunLock(path, "run", wait=3600, sleep=sleep).acquire()
+    assert waits == [1.0, 1.0, 1.0]
+    with pytest.raises(WarehouseError, match=r"command run\)$"):
+        RunLock(path, "extract").acquire()  # the waiting run holds it now
+    second.release()
+
+
+def test_a_waiting_run_gives_up_at_its_deadline(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "w.duckdb"
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with RunLock(path, "run"), pytest.raises(WarehouseError) as info:
+        RunLock(path, "run", wait=2.5, clock=lambda: now[0], sleep=sleep).acquire()
+    assert str(info.value).startswith("another run is in progress (started ")
+    assert str(info.value).endswith("command run); waited 2s for it")
+    assert now[0] == 2.5  # slept 1 + 1 + 0.5, then gave up
+    [told] = caplog.records  # said once, not once per second
+    assert "another run is in progress" in told.message and "waiting up to" in told.message
+
+
 def test_lock_held_by_another_process(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     holder = subprocess.Popen(
