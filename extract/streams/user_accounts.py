@@ -1,8 +1,12 @@
 """Learners' emails: 360Learning matches learners by email, Go1 enrollments carry only an id.
 
-Only accounts not yet in the warehouse are fetched. One by one costs a request per account; the
-list costs a request per 50 accounts of the whole portal, so when many are unknown (a first run)
-the list is read instead, as far as offset paging reaches, and the rest fetched one by one.
+An account is read when it is not in the warehouse yet, when it was read without an email, and
+when one of its learner's enrollments changed in this run: an email can change in Go1, and the
+attempts about to be pushed must go to the learner's current address. Accounts of learners with
+nothing new are not read again, so the cost follows the activity, not the portal's size. One by
+one costs a request per account; the list costs a request per 50 accounts of the whole portal,
+so when many are to be read (a first run) the list is read instead, as far as offset paging
+reaches, and the rest fetched one by one. An account read again unchanged is not landed again.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ NAME = "user_accounts"
 PATH = "/user-accounts"
 LIST_WHEN_UNKNOWN_OVER = 200
 
-_UNKNOWN_IDS = """
+_IDS_TO_READ = """
 SELECT DISTINCT e.record ->> '$.user_account_id' AS id
 FROM raw.go1_enrollments_latest AS e
+LEFT JOIN raw.go1_user_accounts_latest AS a
+       ON a.user_account_id = e.record ->> '$.user_account_id'
 WHERE id IS NOT NULL
-  AND id NOT IN (SELECT user_account_id FROM raw.go1_user_accounts
-                 WHERE user_account_id IS NOT NULL)
+  AND (a.user_account_id IS NULL                                 -- never read
+       OR nullif(trim(a.record ->> '$.user.email'), '') IS NULL  -- read without an email
+       OR e._run_id = $run_id)                                   -- learner active in this run
 ORDER BY id
 """
 
@@ -61,7 +68,8 @@ def _pooled(ctx: StreamContext, requests: Iterable[tuple[str, list[tuple[str, st
 
 def extract_user_accounts(ctx: StreamContext) -> StreamStats:
     stats = StreamStats(NAME)
-    unknown = {row[0] for row in ctx.con.execute(_UNKNOWN_IDS).fetchall()}
+    unknown = {row[0] for row in
+               ctx.con.execute(_IDS_TO_READ, {"run_id": ctx.run_id}).fetchall()}
     if len(unknown) > LIST_WHEN_UNKNOWN_OVER:
         unknown -= _list_all(ctx, stats, len(unknown))
     single = Lander(ctx, USER_ACCOUNTS, stats, hits_path=WHOLE_BODY)

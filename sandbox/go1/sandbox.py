@@ -127,6 +127,16 @@ class Go1Sandbox(ServedApi):
         """Archive the enrollment (no longer listed) and create a new one; returns the new id."""
         return self._store.reenroll(enrollment_id, self._now_us(), status)
 
+    # changes: user accounts ---------------------------------------------------------------
+    def edit_email(self, user_account_id: str, email: str | None) -> None:
+        """Change a learner's email in Go1 (``None``: the account has none)."""
+        with self._store.lock:
+            person = self._store.user_accounts[user_account_id]["user"]
+            if email is None:
+                person.pop("email", None)
+            else:
+                person["email"] = email
+
     # changes: learning objects ------------------------------------------------------------
     def _change(self, lo_id: str, section: str | None = None, value: Any = None,
                 metadata: bool = False) -> None:

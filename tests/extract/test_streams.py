@@ -300,14 +300,39 @@ def test_the_token_is_fetched_again_after_a_401(go1: Go1Sandbox, config: Config)
     assert [r.status for r in go1.requests].count(401) == 1
 
 
-def test_user_accounts_are_fetched_once(go1: Go1Sandbox, config: Config) -> None:
+def test_user_accounts_are_not_read_again_without_a_reason(go1: Go1Sandbox,
+                                                          config: Config) -> None:
     run_extract(config, ALL)
     go1.clear_requests()
-    report = run_extract(config, ["user_accounts"])
+    report = run_extract(config, ["user_accounts"])  # no enrollment changed in this run
     assert report.ok
-    assert [r for r in go1.requests if r.path.startswith("/user-accounts")] == [
-        r for r in go1.requests if r.path.startswith("/user-accounts/")
-        and r.path.rsplit("/", 1)[1] in go1.deleted_user_ids]  # only the unknown ones again
+    read = sorted(r.path.rsplit("/", 1)[1] for r in go1.requests
+                  if r.path.startswith("/user-accounts"))
+    mentioned = {str(e["user_account_id"]) for e in go1.enrollments.values()}
+    without_email = {uid for uid in mentioned - set(go1.deleted_user_ids)
+                     if not go1.user_accounts[uid]["user"].get("email")}
+    assert without_email  # the seed plants accounts with no or an empty email
+    # only those Go1 does not know and those read without an email, one request each
+    assert read == sorted((set(go1.deleted_user_ids) & mentioned) | without_email)
+
+
+def test_a_changed_email_is_read_when_the_learner_is_active_again(go1: Go1Sandbox,
+                                                                  config: Config) -> None:
+    run_extract(config, ALL)
+    active, idle = sorted(uid for uid, a in go1.user_accounts.items() if a["user"].get("email")
+                          and any(str(e["user_account_id"]) == uid
+                                  for e in go1.enrollments.values()))[:2]
+    go1.edit_email(active, "new.address@example.com")
+    go1.edit_email(idle, "idle.new@example.com")
+    enrollment = next(e for e in go1.enrollments.values()
+                      if str(e["user_account_id"]) == active and e["status"] != "completed")
+    go1.complete_enrollment(str(enrollment["id"]))
+    go1.clear_requests()
+    assert run_extract(config, ["enrollments", "user_accounts"]).ok
+    accounts = raw_latest(config, "go1_user_accounts", "user_account_id")
+    assert accounts[active]["user"]["email"] == "new.address@example.com"
+    assert accounts[idle]["user"]["email"] != "idle.new@example.com"  # nothing new for idle
+    assert f"/user-accounts/{idle}" not in {r.path for r in go1.requests}
 
 
 def test_many_unknown_accounts_are_listed(tmp_path: Path,
