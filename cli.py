@@ -405,17 +405,21 @@ def plan(ctx: click.Context) -> None:
     from load.job import run_plan
 
     result = run_plan(_config(ctx))
-    click.echo(f"{'kind':<10} {'operation':<10} {'rows':>9}  examples")
+    click.echo(f"{'kind':<10} {'operation':<13} {'rows':>9}  examples")
     for kind, counts in (("course", result.courses), ("attempt", result.attempts)):
         for op in sorted(counts):
             sample = ", ".join(result.samples.get(f"{kind} {op}", []))
-            click.echo(f"{kind:<10} {op:<10} {counts[op]:>9,}  {sample}")
+            click.echo(f"{kind:<10} {op:<13} {counts[op]:>9,}  {sample}")
     if result.rejected_courses:
         click.echo(f"{result.rejected_courses:,} course(s) cannot make a valid payload "
                    "(rejected when pushed, see meta.push_ledger)")
     if result.held_attempts:
         click.echo(f"{result.held_attempts:,} attempt(s) not sent: their course is not in "
                    "360Learning (archived in Go1 before it was ever pushed, or its upsert failed)")
+    closed = result.attempts.get("closed_in_360", 0)
+    if closed:
+        click.echo(f"{closed:,} attempt(s) changed in Go1 after 360Learning closed them: not "
+                   "sent (360Learning never updates a completed attempt)")
     click.echo(f"{result.writes:,} row(s) would be written")
 
 

@@ -25,6 +25,10 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {_sql(name)}")
 
 
+# Attempt operations that send nothing: the same payload, or an attempt 360Learning has closed.
+ATTEMPTS_NOT_SENT = frozenset({"unchanged", "closed_in_360"})
+
+
 @dataclass
 class Plan:
     """Counts per kind and operation, and a few example keys of each."""
@@ -39,7 +43,7 @@ class Plan:
     def writes(self) -> int:
         sent = sum(n for op, n in self.courses.items() if op != "unchanged")
         return sent - self.rejected_courses + sum(
-            n for op, n in self.attempts.items() if op != "unchanged")
+            n for op, n in self.attempts.items() if op not in ATTEMPTS_NOT_SENT)
 
 
 def make_plan(con: duckdb.DuckDBPyConnection, samples: int = 3) -> Plan:
@@ -71,6 +75,6 @@ def make_plan(con: duckdb.DuckDBPyConnection, samples: int = 3) -> Plan:
         "SELECT count(*) FROM attempt_changes AS a LEFT JOIN course_changes AS c "
         "  ON c.key = a.external_course_id "
         "WHERE NOT a.course_in_360 AND NOT (c.operation = 'add' AND c.payload_error IS NULL) "
-        "  AND a.operation <> 'unchanged'").fetchone()
+        "  AND a.operation NOT IN ('unchanged', 'closed_in_360')").fetchone()
     plan.held_attempts = int(row[0]) if row else 0
     return plan

@@ -135,7 +135,8 @@ def _outgoing_attempts(con: duckdb.DuckDBPyConnection,
         "CREATE OR REPLACE TEMP TABLE outgoing_attempts AS "
         "SELECT row_number() OVER (ORDER BY external_course_id, user_email, first_activity, "
         "key) AS n, key, operation, payload, payload_hash, external_course_id, user_email "
-        "FROM attempt_changes WHERE operation <> 'unchanged' AND course_in_360")
+        "FROM attempt_changes WHERE operation NOT IN ('unchanged', 'closed_in_360') "
+        "AND course_in_360")
     start = 1
     while rows := con.execute(
             "SELECT key, operation, payload, payload_hash, external_course_id, user_email "
@@ -207,7 +208,8 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     prepare(con)
     changes = con.execute("SELECT count(*) FROM course_changes WHERE operation <> 'unchanged'"
                           ).fetchone() if "courses" in parts else (0,)
-    attempts = con.execute("SELECT count(*) FROM attempt_changes WHERE operation <> 'unchanged'"
+    attempts = con.execute("SELECT count(*) FROM attempt_changes "
+                           "WHERE operation NOT IN ('unchanged', 'closed_in_360')"
                            " AND course_in_360").fetchone() if "attempts" in parts else (0,)
     share_groups = list(integration_settings.group_ids[1:])
     shares = len(_share_changes(con, share_groups)) if "courses" in parts else 0

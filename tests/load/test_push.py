@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from extract.job import run_extract
+from load.changes import make_plan
 from load.job import run_push
 from load.push import PushResult
 from sandbox.go1 import Go1Sandbox, Go1Seed
@@ -161,6 +162,41 @@ def test_an_attempt_opens_then_closes_on_completion(config: Config, go1: Go1Sand
     sync(config)
     both = sorted(attempts_of(l360, lo_id, mail), key=lambda a: a["firstActivityAt"])
     assert [(a["progress"], a["completed"]) for a in both] == [(100, True), (50, False)]
+
+
+def test_a_closed_attempt_is_not_sent_again_when_go1_regrades_it(
+        config: Config, go1: Go1Sandbox, l360: L360Sandbox) -> None:
+    """360Learning never updates a completed attempt; a record sent again could only land on
+    the learner's newer attempt. The change stays in Go1 and in the plan, and is not sent."""
+    sync(config)
+    lo_id = sorted(e for _, e in l360.courses)[2]
+    account = next(uid for uid, a in sorted(go1.user_accounts.items())
+                   if (a.get("user") or {}).get("email")
+                   and not any(str(e["lo_id"]) == lo_id and str(e["user_account_id"]) == uid
+                               for e in go1.enrollments.values()))
+    mail = go1.user_accounts[account]["user"]["email"].strip().lower()
+    enrollment = go1.start_enrollment(lo_id, account)
+    go1.complete_enrollment(enrollment, passed=True)
+    sync(config)
+    assert [(a["progress"], a["result"]) for a in attempts_of(l360, lo_id, mail)] == [
+        (100, "success")]
+
+    time.sleep(1.1)  # the re-grade is a later update (Go1 may write whole seconds)
+    go1.complete_enrollment(enrollment, passed=False)
+    l360.clear_requests()
+    result = sync(config)
+    assert not any(path.endswith("/stats") for _, path, _ in writes(l360))
+    assert result.count("attempt").sent == 0
+    assert [(a["progress"], a["result"]) for a in attempts_of(l360, lo_id, mail)] == [
+        (100, "success")]
+    results = dict(marts(config, "SELECT go1_enrollment_id, result FROM marts.attempts_360"))
+    assert results[enrollment] == "failed"  # Go1's word, kept in the warehouse
+    con = open_warehouse(config.warehouse_path())
+    try:
+        plan = make_plan(con)
+    finally:
+        con.close()
+    assert plan.attempts.get("closed_in_360") == 1 and plan.writes == 0
 
 
 def test_unknown_learners_are_reported_and_sent_again_once_they_exist(
