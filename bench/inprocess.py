@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
+from urllib3 import HTTPHeaderDict
+
 from extract.transport import Answer
 from sandbox.go1 import Go1Sandbox
 from sandbox.httpserver import Headers, Request
@@ -26,7 +28,7 @@ class SandboxTransport:
             headers=Headers(headers.items()), body=body or b""))
         if answer is None:
             raise ConnectionResetError("dropped by the sandbox")
-        return Answer(answer.status, dict(answer.headers), answer.encode())
+        return Answer(answer.status, HTTPHeaderDict(answer.headers), answer.encode())
 
     def close(self) -> None:
         pass

@@ -21,6 +21,8 @@ import contextlib
 import json
 import random
 import re
+import shlex
+import signal
 import socket
 import sys
 import threading
@@ -31,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -473,12 +475,28 @@ class TokenIssuer(Protocol):
 
 
 class ServedApi:
-    """What every sandbox does with its :class:`ApiServer`: serve it, stop it, wait on it,
-    answer without HTTP, expose its URL, faults and request log, and age its tokens.
-    Subclasses set ``self._server`` and ``self._app``."""
+    """What every sandbox does with its :class:`ApiServer`: serve it (in a thread or in the
+    foreground), stop it, wait on it, answer without HTTP, expose its URL, faults and request
+    log, keep its clock and age its tokens. Subclasses set ``self._server`` and ``self._app``
+    and say in :meth:`env` which variables point go1sync at them."""
 
     _server: ApiServer
     _app: TokenIssuer
+    _fixed_now: datetime | None = None
+
+    def env(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def now(self) -> datetime:
+        """The sandbox clock: real UTC time unless :meth:`set_now` froze it."""
+        return self._fixed_now or datetime.now(UTC)
+
+    def set_now(self, moment: datetime | None) -> None:
+        """Freeze the clock (token expiry, change times); ``None`` unfreezes it. A naive
+        moment is taken as UTC."""
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        self._fixed_now = moment
 
     def expire_tokens(self) -> None:
         """Every token issued so far is rejected from now on (an early expiry)."""
@@ -503,6 +521,24 @@ class ServedApi:
     def wait(self) -> None:
         """Block until :meth:`stop` is called (for a foreground server)."""
         self._server.wait()
+
+    def serve_in_foreground(self, host: str, port: int, url_variable: str) -> None:
+        """The process mode (``python -m sandbox.go1``): serve until SIGTERM or SIGINT.
+
+        Prints ``URL_VARIABLE=url`` first (a parent process waits for that line), then one
+        ``export VAR=value`` line per setting of :meth:`env`.
+        """
+        self.serve(host, port)
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            self.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        print(f"{url_variable}={self.url}", flush=True)
+        for name, value in self.env().items():
+            print(f"export {name}={shlex.quote(value)}", flush=True)
+        self.wait()
 
     def handle(self, request: Request) -> Response | None:
         """Answer one request without HTTP (latency and faults included; ``None``: dropped).

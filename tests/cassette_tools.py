@@ -8,6 +8,19 @@ from collections.abc import Iterator
 from typing import Any
 
 
+def vcr_settings(record_mode: str, **secret_filter: Any) -> dict[str, Any]:
+    """The VCR configuration of both clients' cassette tests; ``secret_filter`` says how the
+    posted client secret is taken out (a form field, or a JSON key via a request hook)."""
+    return {
+        "filter_headers": ["authorization"],
+        "before_record_response": filter_token,
+        "decode_compressed_response": True,  # a gzipped body would hide a token from review
+        "match_on": ["method", "path", "query"],  # host and port differ between runs
+        "record_mode": record_mode,
+        **secret_filter,
+    }
+
+
 def filter_token(response: dict[str, Any]) -> dict[str, Any]:
     """Replace ``access_token`` in a token answer before it is written to a cassette.
 

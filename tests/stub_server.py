@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -103,6 +104,19 @@ class ScriptedStub:
 
     def token_calls(self) -> list[Seen]:
         return self.calls(path=self.token_path)
+
+    def issue(self, token_for: Callable[[int], str]) -> Action:
+        """A new valid token (``token_for(n)`` for the n-th) in the usual OAuth answer; call
+        with the lock held."""
+        self.issued += 1
+        token = token_for(self.issued)
+        self.valid_tokens.add(token)
+        return json_answer(200, {"token_type": "Bearer", "access_token": token,
+                                 "expires_in": self.expires_in})
+
+    def bearer_is_valid(self, seen: Seen) -> bool:
+        """Whether the request carries a token this stub issued (call with the lock held)."""
+        return seen.headers.get("Authorization", "").removeprefix("Bearer ") in self.valid_tokens
 
     def _token(self, seen: Seen) -> Action:
         raise NotImplementedError

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import shlex
-import signal
 import sys
 import time
 from datetime import UTC, datetime
-from types import FrameType
 
 from sandbox.go1 import Go1Sandbox, Go1Seed
 
@@ -46,18 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Go1Sandbox(seed, args.client_id, args.client_secret, args.portal_url)
     gc.freeze()  # the data set lives as long as the process: keep it out of every collection
     sandbox.faults.latency_ms = args.latency_ms
-    sandbox.serve(args.host, args.port)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        sandbox.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print(f"GO1_SANDBOX_URL={sandbox.url}", flush=True)
-    for name, value in sandbox.env().items():
-        print(f"export {name}={shlex.quote(value)}", flush=True)
     print(f"# generated in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
-    sandbox.wait()
+    sandbox.serve_in_foreground(args.host, args.port, "GO1_SANDBOX_URL")
     return 0
 
 

@@ -12,7 +12,6 @@ so a response being serialised on another thread never sees half a change.
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.go1.app import Go1App, error_response
@@ -36,7 +35,6 @@ class Go1Sandbox(ServedApi):
         self.client_id = client_id
         self.client_secret = client_secret
         self.portal_url = portal_url
-        self._fixed_now: datetime | None = None
         with gc_paused():
             self._store = Go1Store(generate(self.seed))
         self._app = Go1App(self._store, lambda: to_us(self.now()), client_id, client_secret)
@@ -62,16 +60,6 @@ class Go1Sandbox(ServedApi):
     @scroll_ttl_seconds.setter
     def scroll_ttl_seconds(self, value: int) -> None:
         self._app.scroll_ttl_seconds = value
-
-    def now(self) -> datetime:
-        """The sandbox clock: real UTC time unless :meth:`set_now` froze it."""
-        return self._fixed_now or datetime.now(UTC)
-
-    def set_now(self, moment: datetime | None) -> None:
-        """Freeze the clock (token and scroll expiry, change times); ``None`` unfreezes it."""
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        self._fixed_now = moment
 
     # data -------------------------------------------------------------------------------
     @property

@@ -7,11 +7,8 @@ then one ``export VAR=value`` line per setting, and serves until SIGTERM or SIGI
 from __future__ import annotations
 
 import argparse
-import shlex
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 from sandbox.l360 import L360Sandbox
 
@@ -52,17 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.faults_360.rate_limits = not args.no_rate_limits
     if args.operation_delay is not None:
         sandbox.faults_360.operation_delay_s = args.operation_delay
-    sandbox.serve(args.host, args.port)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        sandbox.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print(f"L360_SANDBOX_URL={sandbox.url}", flush=True)
-    for name, value in sandbox.env().items():
-        print(f"export {name}={shlex.quote(value)}", flush=True)
-    sandbox.wait()
+    sandbox.serve_in_foreground(args.host, args.port, "L360_SANDBOX_URL")
     return 0
 
 

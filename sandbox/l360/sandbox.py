@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.httpserver import ApiServer, ServedApi
@@ -45,7 +44,6 @@ class L360Sandbox(ServedApi):
         self.admin_email = admin_email
         self.platform_name = platform_name
         self.seed = seed
-        self._fixed_now: datetime | None = None
         self._store = L360Store(seed)
         if group_ids is None:
             self.group_ids = tuple(self._store.add_group(None, name)
@@ -72,16 +70,8 @@ class L360Sandbox(ServedApi):
                 "L360_GROUP_IDS": ",".join(self.group_ids),
                 "L360_ADMIN_EMAIL": self.admin_email, "L360_PLATFORM_NAME": self.platform_name}
 
-    # clock and tokens -------------------------------------------------------------------
-    def now(self) -> datetime:
-        """The sandbox clock (token expiry, operation and course times): real UTC unless
-        :meth:`set_now` froze it. Operation delays and rate limits always use real time."""
-        return self._fixed_now or datetime.now(UTC)
-
-    def set_now(self, moment: datetime | None) -> None:
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        self._fixed_now = moment
+    # The clock (ServedApi.now) dates tokens, operations and courses; operation delays and
+    # rate limits always use real time.
 
     # knobs ------------------------------------------------------------------------------
     @property

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.cassette_tools import filter_token
+from tests.cassette_tools import vcr_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "tests" / "cassettes"
@@ -20,14 +20,7 @@ CASSETTES = ROOT / "tests" / "cassettes"
 
 @pytest.fixture
 def vcr_config(record_mode: str) -> dict[str, Any]:
-    return {
-        "filter_headers": ["authorization"],
-        "filter_post_data_parameters": ["client_secret"],
-        "before_record_response": filter_token,
-        "decode_compressed_response": True,  # a gzipped body would hide a token from review
-        "match_on": ["method", "path", "query"],  # host and port differ between runs
-        "record_mode": record_mode,
-    }
+    return vcr_settings(record_mode, filter_post_data_parameters=["client_secret"])
 
 
 @pytest.fixture(scope="module")

@@ -46,16 +46,11 @@ class StubGo1(ScriptedStub):
             if (form.get("client_id"), form.get("client_secret"), form.get("grant_type")) != (
                     CLIENT_ID, CLIENT_SECRET, "client_credentials"):
                 return go1_error(401, "AUTH_TOKEN_INVALID", "Invalid credentials.")
-            self.issued += 1
-            token = f"tok-{self.issued}-{CLIENT_ID}"
-            self.valid_tokens.add(token)
-            return json_answer(200, {"token_type": "Bearer", "access_token": token,
-                                     "expires_in": self.expires_in})
+            return self.issue(lambda n: f"tok-{n}-{CLIENT_ID}")
 
     def _api(self, seen: Seen) -> Action:
-        auth = seen.headers.get("Authorization", "")
         with self._lock:
-            if auth.removeprefix("Bearer ") not in self.valid_tokens:
+            if not self.bearer_is_valid(seen):
                 return go1_error(401, "AUTH_TOKEN_INVALID", "Invalid or expired token.")
             if self.api_script:
                 return self.api_script.popleft()

@@ -18,7 +18,7 @@ import yaml
 
 from extract import Go1Client
 from settings import Go1Settings, Secret, load_config
-from tests.cassette_tools import strings
+from tests.cassette_tools import filter_token, strings
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 AUTH_PATH = "/oauth/token"
@@ -94,8 +94,6 @@ def test_cassettes_hold_no_credentials() -> None:
 
 
 def test_token_filter_rewrites_token_and_length() -> None:
-    from tests.extract.conftest import filter_token
-
     body = b'{"token_type": "Bearer", "access_token": "eyJ.long.token", "expires_in": 43200}'
     response = {"body": {"string": body}, "headers": {"Content-Length": [str(len(body))]}}
     filtered = filter_token(response)

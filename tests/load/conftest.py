@@ -25,7 +25,7 @@ import pytest
 
 from load import BulkRunner, L360Client
 from settings import L360Settings, Secret
-from tests.cassette_tools import filter_token
+from tests.cassette_tools import vcr_settings
 from tests.stub_server import Action, FakeClock, ScriptedStub, Seen, json_answer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,16 +120,11 @@ class StubL360(ScriptedStub):
                     form.get("client_id"), form.get("client_secret"), form.get("grant_type")) != (
                     CLIENT_ID, CLIENT_SECRET, "client_credentials"):
                 return json_answer(401, {"error": "invalid_client"})
-            self.issued += 1
-            token = f"tok{self.issued}-{'x' * 24}"
-            self.valid_tokens.add(token)
-            return json_answer(200, {"token_type": "Bearer", "access_token": token,
-                                     "expires_in": self.expires_in})
+            return self.issue(lambda n: f"tok{n}-{'x' * 24}")
 
     def _api(self, seen: Seen) -> Action:
-        auth = seen.headers.get("Authorization", "")
         with self._lock:
-            if auth.removeprefix("Bearer ") not in self.valid_tokens:
+            if not self.bearer_is_valid(seen):
                 return json_answer(401, {"error": "invalid_token"})
             if seen.headers.get("360-api-version") != "v2.0":
                 return api_error(400, "invalidApiVersion")
@@ -267,14 +262,7 @@ def drop_client_secret(request: Any) -> Any:
 
 @pytest.fixture
 def vcr_config(record_mode: str) -> dict[str, Any]:
-    return {
-        "filter_headers": ["authorization"],
-        "before_record_request": drop_client_secret,
-        "before_record_response": filter_token,
-        "decode_compressed_response": True,  # a gzipped body would hide a token from review
-        "match_on": ["method", "path", "query"],  # host and port differ between runs
-        "record_mode": record_mode,
-    }
+    return vcr_settings(record_mode, before_record_request=drop_client_secret)
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ import yaml
 
 from load import BulkRunner, L360Client
 from settings import L360Settings, Secret, load_config
-from tests.cassette_tools import strings
-from tests.load.conftest import CASSETTES, drop_client_secret, filter_token
+from tests.cassette_tools import filter_token, strings
+from tests.load.conftest import CASSETTES, drop_client_secret
 
 ALL_CASSETTES = CASSETTES.parent  # every cassette of the project, Go1's too
 REPLAY_URL = "http://127.0.0.1:9"  # the discard port: nothing answers there

@@ -86,6 +86,18 @@ def attempts_of(l360: L360Sandbox, external_course_id: str, mail: str) -> list[d
             if a["externalCourseId"] == external_course_id and a["mail"] == mail]
 
 
+def start_new_learner(go1: Go1Sandbox, l360: L360Sandbox) -> tuple[str, str, str]:
+    """A learner with an email starts a pushed course they had no enrollment on: (course,
+    their email as 360Learning knows it, the new enrollment's id)."""
+    lo_id = sorted(e for _, e in l360.courses)[2]
+    account = next(uid for uid, a in sorted(go1.user_accounts.items())
+                   if (a.get("user") or {}).get("email")
+                   and not any(str(e["lo_id"]) == lo_id and str(e["user_account_id"]) == uid
+                               for e in go1.enrollments.values()))
+    mail = go1.user_accounts[account]["user"]["email"].strip().lower()
+    return lo_id, mail, go1.start_enrollment(lo_id, account)
+
+
 def test_first_push_creates_every_course_and_attempt(config: Config, l360: L360Sandbox) -> None:
     result = sync(config)
     assert result.failed == 0, result.errors
@@ -140,13 +152,7 @@ def test_a_retired_course_is_archived_and_nothing_else_is_touched(
 def test_an_attempt_opens_then_closes_on_completion(config: Config, go1: Go1Sandbox,
                                                     l360: L360Sandbox) -> None:
     sync(config)
-    lo_id = sorted(e for _, e in l360.courses)[2]
-    account = next(uid for uid, a in sorted(go1.user_accounts.items())
-                   if (a.get("user") or {}).get("email")
-                   and not any(str(e["lo_id"]) == lo_id and str(e["user_account_id"]) == uid
-                               for e in go1.enrollments.values()))
-    mail = go1.user_accounts[account]["user"]["email"].strip().lower()
-    enrollment = go1.start_enrollment(lo_id, account)
+    lo_id, mail, enrollment = start_new_learner(go1, l360)
     sync(config)
     opened = attempts_of(l360, lo_id, mail)
     assert [(a["progress"], a["completed"]) for a in opened] == [(50, False)]
@@ -169,13 +175,7 @@ def test_a_closed_attempt_is_not_sent_again_when_go1_regrades_it(
     """360Learning never updates a completed attempt; a record sent again could only land on
     the learner's newer attempt. The change stays in Go1 and in the plan, and is not sent."""
     sync(config)
-    lo_id = sorted(e for _, e in l360.courses)[2]
-    account = next(uid for uid, a in sorted(go1.user_accounts.items())
-                   if (a.get("user") or {}).get("email")
-                   and not any(str(e["lo_id"]) == lo_id and str(e["user_account_id"]) == uid
-                               for e in go1.enrollments.values()))
-    mail = go1.user_accounts[account]["user"]["email"].strip().lower()
-    enrollment = go1.start_enrollment(lo_id, account)
+    lo_id, mail, enrollment = start_new_learner(go1, l360)
     go1.complete_enrollment(enrollment, passed=True)
     sync(config)
     assert [(a["progress"], a["result"]) for a in attempts_of(l360, lo_id, mail)] == [
