@@ -21,6 +21,7 @@ from extract.runner import StreamOutcome
 from extract.streams import StreamStats
 from extract.timestamps import TimestampError, parse_since
 from load.errors import LoadError
+from load.result import PushResult
 from settings import Config, SettingsError, load_config
 from warehouse.errors import WarehouseError
 
@@ -125,6 +126,14 @@ class StreamProgress:
     def __exit__(self, *exc: object) -> None:
         if self.live and self._stream is not None:
             click.echo(err=True)
+
+
+def warn_learners_without_account(result: PushResult) -> None:
+    """Once per run, not once per attempt: these are waiting, not failing."""
+    if result.learners_without_account:
+        click.secho(f"warning: {result.learners_without_account:,} learner(s) have no "
+                    f"360Learning account ({result.attempts_without_account:,} attempt(s) wait "
+                    "for one); see `python cli.py status`", fg="yellow", err=True)
 
 
 def print_stream_summary(outcomes: Sequence[StreamOutcome]) -> None:
@@ -234,6 +243,7 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
                        f"{c.failed:>7,} failed {c.rejected:>6,} rejected")
         if not report.pushed.counts:
             click.echo("  nothing new to push")
+        warn_learners_without_account(report.pushed)
     elif dry_run:
         click.echo("dry run: nothing pushed")
     click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
@@ -350,7 +360,8 @@ def check(ctx: click.Context) -> None:
 
     results = run_checks(_config(ctx))
     for c in results:
-        mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
+        mark = (click.style("note", fg="yellow") if c.info else
+                click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red"))
         click.echo(f"{mark} {c.name}: {c.detail}")
     failed = [c.name for c in results if not c.ok]
     if failed:
@@ -396,6 +407,20 @@ def status(ctx: click.Context, runs: int) -> None:
         click.secho("not pushed in the last push (sent again next run)", bold=True)
         for kind, why, n in found.unpushed:
             click.echo(f"  {kind:<15} {n:>7,}  {why[:90]}")
+    if found.without_account_total:
+        click.secho(f"learners without a 360Learning account ({found.without_account_total:,};"
+                    " their attempts are sent once a user with their email exists)", bold=True)
+        for email, attempts, since in found.without_account:
+            click.echo(f"  {email:<40} {attempts:>5,} attempt(s), since {since:%Y-%m-%d}")
+        if found.without_account_total > len(found.without_account):
+            click.echo("  … SELECT * FROM meta.learners_without_account lists them all")
+    click.secho("API readings (what the platforms answered where the documents leave a choice)",
+                bold=True)
+    for reading in found.readings:
+        click.echo(f"  {reading.api:<5} {reading.reading:<25} {reading.value:<36} "
+                   f"{reading.detail or ''} ({reading.checked_at:%Y-%m-%d})")
+    if not found.readings:
+        click.echo("  none yet")
 
 
 @main.command()
@@ -413,9 +438,19 @@ def plan(ctx: click.Context) -> None:
     if result.rejected_courses:
         click.echo(f"{result.rejected_courses:,} course(s) cannot make a valid payload "
                    "(rejected when pushed, see meta.push_ledger)")
+    if result.restores_with_upsert:
+        click.echo(f"{result.restores_with_upsert:,} restored course(s) changed too: upserted, "
+                   "then restored")
     if result.held_attempts:
         click.echo(f"{result.held_attempts:,} attempt(s) not sent: their course is not in "
                    "360Learning (archived in Go1 before it was ever pushed, or its upsert failed)")
+    if result.learners_without_account:
+        click.echo(f"{result.attempts_without_account:,} attempt(s) of "
+                   f"{result.learners_without_account:,} learner(s) wait for a 360Learning "
+                   "account with their email (as of the last user list; push reads it again)")
+    elif not result.users_listed and result.attempts:
+        click.echo("learners are matched with 360Learning's users when the push reads its user "
+                   "list")
     closed = result.attempts.get("closed_in_360", 0)
     if closed:
         click.echo(f"{closed:,} attempt(s) changed in Go1 after 360Learning closed them: not "
@@ -449,6 +484,7 @@ def push_command(ctx: click.Context) -> None:
         click.echo(f"{kind:<15} {c.sent:>9,} {c.succeeded:>9,} {c.failed:>7,} {c.rejected:>8,}")
     if not result.counts:
         click.echo("nothing new to push")
+    warn_learners_without_account(result)
     for kind, key, error in result.errors[:10]:
         click.secho(f"  {kind} {key}: {error}", fg="red")
     click.echo(f"run {report.run_id} · warehouse {report.warehouse}")

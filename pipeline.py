@@ -15,7 +15,8 @@ from extract.client import Go1Client
 from extract.runner import StreamOutcome, run_streams
 from load.changes import Plan, make_plan
 from load.client import L360Client
-from load.push import PushResult, push
+from load.push import push
+from load.result import PushResult
 from settings import Config
 from warehouse.models import load_project, run_project
 from warehouse.session import run_session

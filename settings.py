@@ -147,6 +147,7 @@ class Setting:
     default: str | None = None
     secret: bool = False
     help: str = ""
+    optional: bool = False  # no default, and none needed: get() answers None when unset
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -159,9 +160,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("go1.client_id", "GO1_CLIENT_ID", parse_text, help="Go1 integration client_id"),
     Setting("go1.client_secret", "GO1_CLIENT_SECRET", parse_text, secret=True,
             help="Go1 integration secret"),
-    Setting("go1.enrollments_path", "GO1_ENROLLMENTS_PATH", parse_api_path,
-            "/report-data/enrolment/enrollments",
-            help="path of the enrollment list (the OpenAPI file's server for GET /enrollments)"),
+    Setting("go1.enrollments_path", "GO1_ENROLLMENTS_PATH", parse_api_path, optional=True,
+            help="path of the enrollment list; unset: /enrollments, or the OpenAPI's "
+                 "/report-data/enrolment/enrollments if the gateway answers 404 (remembered)"),
     Setting("go1.max_in_flight", "GO1SYNC_MAX_IN_FLIGHT", parse_positive_int, "4",
             help="Go1 requests in flight at once"),
     Setting("go1.enrollment_overlap_minutes", "GO1SYNC_ENROLLMENT_OVERLAP_MINUTES",
@@ -201,7 +202,7 @@ class Go1Settings:
     api_url: str
     client_id: str
     client_secret: Secret
-    enrollments_path: str = "/report-data/enrolment/enrollments"
+    enrollments_path: str | None = None  # GO1_ENROLLMENTS_PATH; None: found on the gateway
     max_in_flight: int = 4
     enrollment_overlap_minutes: int = 60
 
@@ -243,6 +244,8 @@ class Config:
     def get(self, key: str) -> Any:
         setting = _BY_KEY[key]
         raw, origin = self._raw(setting)
+        if raw is None and setting.optional:
+            return None
         if raw is None:
             raise SettingsError(
                 f"missing setting {setting.env} ({setting.help}): set the environment variable "

@@ -241,15 +241,17 @@ def in_flight(latency: int, max_in_flight: int, repeat: int, enrollments: int) -
 def single_request_ms(env: dict[str, str]) -> float:
     """Median time of one enrollment page, one at a time: the latency plus both sides' work."""
     from extract.client import Go1Client
+    from extract.endpoints import ENROLLMENTS_PATH
     from settings import load_config
 
     settings = load_config(env=env).go1()
+    path = settings.enrollments_path or ENROLLMENTS_PATH
     params = [("update_time_gte", "2025-01-01T00:00:00Z"),
               ("update_time_lte", "2026-01-01T00:00:00Z"), ("sort", "updated_time"),
               ("order", "asc"), ("limit", "50"), ("offset", "0")]
     with Go1Client(settings) as client:
-        client.get(settings.enrollments_path, params)
-        times = [client.get(settings.enrollments_path, params).elapsed for _ in range(15)]
+        client.get(path, params)
+        times = [client.get(path, params).elapsed for _ in range(15)]
     return sorted(times)[len(times) // 2] * 1000
 
 

@@ -23,7 +23,13 @@ from urllib.parse import urlencode, urlsplit
 
 import urllib3.exceptions
 
-from extract.errors import AuthError, ExtractError, ScrollExpired
+from extract.endpoints import (
+    ENDPOINTS,
+    ENROLLMENTS_OPENAPI_SERVER_PATH,
+    ENROLLMENTS_PATH,
+    scope_of,
+)
+from extract.errors import AuthError, ExtractError, ScopeError, ScrollExpired
 from extract.http_text import Counters, error_detail
 from extract.http_text import clip as _clip
 from extract.http_text import describe as _describe
@@ -49,6 +55,10 @@ _HINTS = {
     403: "check that the integration may read this portal",
     404: "check GO1_API_URL and the path",
 }
+# Go1's 403 on the enrollment list, in the OpenAPI's words.
+_ENROLLMENTS_403 = ("only portal administrators can query another user's enrollments: the "
+                    "GO1_CLIENT_ID integration must act for a portal administrator")
+_MISSING_SCOPES = "missing scope"  # Go1's 401 body: {"message": "Missing scopes"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,11 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None]:
 def _error_detail(body: bytes, *, full: bool = True) -> str:
     """Go1's error as " CODE message", or a clipped body when it is not Go1's JSON."""
     return error_detail(body, _error_fields(body), full=full)
+
+
+def _is_missing_scopes(body: bytes) -> bool:
+    _, message = _error_fields(body)
+    return bool(message) and _MISSING_SCOPES in str(message).lower()
 
 
 class Go1Client:
@@ -144,6 +159,8 @@ class Go1Client:
                 self._tokens.drop(generation)
                 attempts.extra = 1
                 answer, _ = self._authorized_get(attempts, url)
+                if answer.status == 401 and _is_missing_scopes(answer.body):
+                    raise self._scope_error(path, answer.body)
                 if answer.status == 401:
                     raise self._error(
                         AuthError,
@@ -298,9 +315,21 @@ class Go1Client:
             raise self._error(ScrollExpired, f"Go1 no longer knows the scroll id of GET {path} "
                               f"(HTTP 404{detail}): restart the scroll from its first page",
                               status, body)
-        hint = _HINTS.get(status, "see Go1's message")
+        if status == 403 and path in (ENROLLMENTS_PATH, ENROLLMENTS_OPENAPI_SERVER_PATH):
+            hint = _ENROLLMENTS_403
+        else:
+            hint = _HINTS.get(status, "see Go1's message")
         raise self._error(ExtractError, f"Go1 refused GET {path}: HTTP {status}{detail} ({hint})",
                           status, body)
+
+    def _scope_error(self, path: str, body: bytes) -> ScopeError:
+        scope = scope_of(ENDPOINTS, "GET", path)
+        needs = f"the scope {scope}" if scope else "a scope this endpoint requires"
+        code, _ = _error_fields(body)
+        return ScopeError(self._scrub(
+            f"Go1 refused GET {path}: HTTP 401{_error_detail(body)}, even to a new token: the "
+            f"GO1_CLIENT_ID integration lacks {needs} (grant it in the Go1 portal's "
+            "integration settings)"), status=401, error_code=code, scope=scope)
 
     def _scrub(self, text: str) -> str:
         """Take the secret and the token out of a message, whatever Go1 echoed back."""

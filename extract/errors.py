@@ -24,3 +24,14 @@ class AuthError(ExtractError):
 
 class ScrollExpired(ExtractError):
     """A ``scroll_id`` is no longer known (Go1 keeps them 5 minutes): restart the scroll."""
+
+
+class ScopeError(ExtractError):
+    """Go1 answered 401 "Missing scopes", even to a freshly issued token: the integration lacks
+    an OAuth scope. ``scope`` names the one the endpoint needs (extract/endpoints.py); the other
+    endpoints may still work, so this stops one stream, not the whole extract."""
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 error_code: str | None = None, scope: str | None = None) -> None:
+        super().__init__(message, status=status, error_code=error_code)
+        self.scope = scope

@@ -45,9 +45,13 @@ ENROLLMENTS = RawTable("raw.go1_enrollments", "enrollment_id", "$.id", "$.update
 USER_ACCOUNTS = RawTable("raw.go1_user_accounts", "user_account_id", "$.id")
 
 HITS = "$.hits[*]"
+HITS_WITH_EMAIL = "$.hits[*] with user.email"
 WHOLE_BODY = "$"
 _RECORDS = {
     HITS: "json_extract(json(body), '$.hits[*]')",  # a list page: one record per hit
+    # the user-account list: only hits that carry an email are accounts worth a version
+    HITS_WITH_EMAIL: "[h FOR h IN CAST(json_extract(json(body), '$.hits[*]') AS JSON[]) "
+                     "IF nullif(trim(h ->> '$.user.email'), '') IS NOT NULL]",
     WHOLE_BODY: "[json(body)]",  # a single-object response: the body is the record
 }
 

@@ -102,7 +102,7 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _api_time(when: datetime) -> str:
+def api_time(when: datetime) -> str:
     """360Learning's filter format; "the milliseconds are always set to 0"."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -289,7 +289,7 @@ class BulkRunner:
         if kind:
             params.append(("type[eq]", kind))
         if since is not None:
-            params.append(("createdAt[gte]", _api_time(since - slack)))
+            params.append(("createdAt[gte]", api_time(since - slack)))
         if status:
             params.append(("status[eq]", status))
         return [item for item in self.client.get_all(OPERATIONS_PATH, params)

@@ -32,6 +32,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import urllib3.exceptions
 
+from extract.endpoints import scope_of
 from extract.errors import ExtractError
 from extract.http_text import Counters, error_detail
 from extract.http_text import clip as _clip
@@ -41,6 +42,7 @@ from extract.http_text import one_line as _one_line
 from extract.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
 from extract.token_cache import TokenCache, token_lifetime
 from extract.transport import Answer, PoolTransport, Transport
+from load.endpoints import ENDPOINTS
 from load.errors import AuthError, LoadError, NotFound, ScopeError, SubmitUncertain
 from load.limiter import RateLimiter
 from settings import L360Settings
@@ -57,20 +59,6 @@ NOT_ACCEPTED_STATUSES = frozenset({429, 503})
 log = logging.getLogger("go1sync.load")
 
 _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
-
-# The OAuth scope each endpoint the connector uses requires (from the OpenAPI descriptions),
-# named in a ScopeError when 360Learning's message does not name it.
-_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
-    (method, re.compile(pattern), scope) for method, pattern, scope in (
-        ("*", r"/api/v2/bulk/integrations/[^/]+/(courses|stats)", "integrations:bulk"),
-        ("*", r"/api/v2/bulk/groups/(catalog|library|memberships)", "groups:bulk"),
-        ("GET", r"/api/v2/bulk/operations(/[^/]+(/results)?)?", "bulkOperations:read"),
-        ("GET", r"/api/v2/integrations(/.*)?", "integrations:read"),
-        ("*", r"/api/v2/integrations(/[^/]+)?", "integrations:write"),
-        ("GET", r"/api/v2/users(/[^/]+)?", "users:read"),
-        ("GET", r"/api/v2/courses/stats", "courseStats:read"),
-        ("GET", r"/api/v2/groups(/[^/]+)?", "groups:read"),
-    ))
 
 _HINTS = {
     400: "check the request against 360Learning's OpenAPI",
@@ -494,10 +482,7 @@ class L360Client:
             named = re.search(r"\b([A-Za-z]+:(?:read|write|bulk|internal))\b", message)
             if named:
                 return named.group(1)
-        for wanted, pattern, scope in _SCOPES:
-            if wanted in ("*", method) and pattern.fullmatch(path):
-                return scope
-        return None
+        return scope_of(ENDPOINTS, method, path)
 
     def _items(self, response: Response, key: str | None) -> list[Any]:
         data = response.data

@@ -24,9 +24,18 @@ class Integration:
 
 
 def admin_user_id(client: L360Client, email: str) -> str:
+    """The connector admin's user id, by ``mail[eq]``; whether that filter ignores case is not
+    documented, so when it finds nobody the user list is searched trimmed and
+    case-insensitively, as learners are matched."""
     users = client.get("/api/v2/users", [("mail[eq]", email)]).data
     if isinstance(users, list) and users and users[0].get("_id"):
         return str(users[0]["_id"])
+    wanted = email.strip().lower()
+    for user in client.get_all("/api/v2/users"):
+        mail = user.get("mail") if isinstance(user, dict) else None
+        if isinstance(mail, str) and mail.strip().lower() == wanted and user.get("_id") and \
+                user.get("status") != "deleted":
+            return str(user["_id"])
     raise LoadError(f"the connector admin {email} (L360_ADMIN_EMAIL) is not a 360Learning user")
 
 

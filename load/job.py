@@ -7,7 +7,8 @@ from pathlib import Path
 
 from load.changes import Plan, make_plan
 from load.client import L360Client
-from load.push import ProgressFn, PushResult, push
+from load.push import push
+from load.result import ProgressFn, PushResult
 from settings import Config
 from warehouse.connection import connect
 from warehouse.errors import WarehouseError

@@ -26,11 +26,12 @@ from load.bulk import BulkOperation, BulkOutcome
 
 @dataclass(frozen=True)
 class PushRow:
-    kind: str  # course_upsert | course_archive | attempt
+    kind: str  # course_upsert | course_archive | course_restore | attempt
     key: str
     operation: str
     payload: dict[str, Any]
     payload_hash: str | None
+    learner_email: str | None = None  # attempts: the learner, whatever identifier is sent
 
 
 def record_pending(con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[PushRow],
@@ -40,22 +41,24 @@ def record_pending(con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[P
         return
     con.execute(
         """
-        INSERT OR REPLACE INTO meta.push_ledger
-        SELECT $run_id, r.kind, r.key, r.operation, r.payload_hash, r.payload, NULL, $status,
-               $error,
+        INSERT OR REPLACE INTO meta.push_ledger BY NAME
+        SELECT $run_id AS run_id, r.kind, r.key, r.operation, r.payload_hash, r.payload,
+               NULL AS bulk_operation_id, $status AS status, $error AS error,
                1 + coalesce((SELECT count(*) FROM meta.push_ledger AS l
                              WHERE l.kind = r.kind AND l.key = r.key
                                AND l.payload_hash IS NOT DISTINCT FROM r.payload_hash
-                               AND l.run_id < $run_id), 0),
-               now()
+                               AND l.run_id < $run_id), 0) AS tries,
+               now() AS updated_at, r.learner_email
         FROM (SELECT unnest($kinds) AS kind, unnest($keys) AS key, unnest($ops) AS operation,
                      unnest($hashes) AS payload_hash,
-                     CAST(unnest($payloads) AS JSON) AS payload) AS r
+                     CAST(unnest($payloads) AS JSON) AS payload,
+                     unnest($learners) AS learner_email) AS r
         """,
         {"run_id": run_id, "status": status, "error": error,
          "kinds": [r.kind for r in rows], "keys": [r.key for r in rows],
          "ops": [r.operation for r in rows], "hashes": [r.payload_hash for r in rows],
-         "payloads": [json.dumps(r.payload) for r in rows]})
+         "payloads": [json.dumps(r.payload) for r in rows],
+         "learners": [r.learner_email for r in rows]})
 
 
 def record_submitted(con: duckdb.DuckDBPyConnection, run_id: int, kind: str,
@@ -123,6 +126,24 @@ def apply_outcome(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> tuple
     return len(ok_keys), len(failed)
 
 
+def record_call(con: duckdb.DuckDBPyConnection, run_id: int, kind: str, key: str,
+                error: str | None) -> None:
+    """The outcome of one row sent by a plain call (not a bulk operation), in ONE transaction
+    with its promotion: a restored course is live in the snapshot again."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("UPDATE meta.push_ledger SET status = ?, error = ?, updated_at = now() "
+                    "WHERE run_id = ? AND kind = ? AND key = ?",
+                    ["error" if error else "success", error, run_id, kind, key])
+        if error is None and kind == "course_restore":
+            con.execute("UPDATE meta.pushed_courses SET archived = false, run_id = ?, "
+                        "confirmed_at = now() WHERE external_id = ?", [run_id, key])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def _promote(con: duckdb.DuckDBPyConnection, op_id: str,
              resources: list[tuple[str, str | None]]) -> None:
     """Move this operation's successful rows into the committed snapshot."""
@@ -132,15 +153,19 @@ def _promote(con: duckdb.DuckDBPyConnection, op_id: str,
               "ids": [r for _, r in resources]}
     con.execute(
         """
-        INSERT OR REPLACE INTO meta.pushed_courses
-        SELECT l.key,
+        INSERT OR REPLACE INTO meta.pushed_courses BY NAME
+        SELECT l.key AS external_id,
                CASE WHEN l.kind = 'course_archive' THEN coalesce(p.payload_hash, '')
-                    ELSE l.payload_hash END,
-               l.kind = 'course_archive',
-               CASE WHEN l.kind = 'course_archive' THEN p.course_id
-                    ELSE coalesce(r.resource_id, p.course_id) END,
-               CASE WHEN l.kind = 'course_archive' THEN p.payload ELSE l.payload END,
-               l.run_id, now()
+                    ELSE l.payload_hash END AS payload_hash,
+               -- an upsert replaces a course's data and leaves it archived or not as it was:
+               -- restoring one is its own call (load/restore.py)
+               l.kind = 'course_archive' OR coalesce(p.archived, false) AS archived,
+               -- the course id once confirmed (load/course_ids.py); resourceId as it came
+               p.course_id,
+               CASE WHEN l.kind = 'course_archive' THEN p.payload ELSE l.payload END AS payload,
+               l.run_id, now() AS confirmed_at,
+               CASE WHEN l.kind = 'course_archive' THEN p.resource_id
+                    ELSE coalesce(r.resource_id, p.resource_id) END AS resource_id
         FROM meta.push_ledger AS l
         JOIN (SELECT unnest($keys) AS key, unnest($ids) AS resource_id) AS r USING (key)
         LEFT JOIN meta.pushed_courses AS p ON p.external_id = l.key
@@ -151,7 +176,7 @@ def _promote(con: duckdb.DuckDBPyConnection, op_id: str,
         INSERT OR REPLACE INTO meta.pushed_attempts
         SELECT l.key, l.payload_hash,
                l.payload ->> '$.courseIdentifier.value',
-               l.payload ->> '$.userIdentifier.value',
+               coalesce(l.learner_email, l.payload ->> '$.userIdentifier.value'),
                CASE WHEN CAST(l.payload ->> '$.progress' AS DOUBLE) >= 100 THEN 'closed'
                     ELSE 'open' END,
                l.payload, l.run_id, now()

@@ -1,23 +1,34 @@
 """The ``push`` command: settle what an earlier run left open, then send only the changes.
 
-Courses go first (upserts, then archives), then sharing with the other groups, then statistics,
-since statistics of a course 360Learning does not know yet would fail. Up to three bulk
-operations run at once; each one's results are applied (ledger + promotion) as it completes.
+Courses go first (upserts; then each new course's 360Learning id; restores of courses live in
+Go1 again; archives), then sharing with the other groups, then statistics, since statistics of
+a course 360Learning does not know yet would fail, and with each learner named by their
+360Learning user id, found in the platform's user list. Up to three bulk operations run at
+once; each one's results are applied (ledger + promotion) as it completes.
 """
 
 from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
-from load.bulk import BATCH_LIMITS, BulkOperation, BulkOutcome, BulkRunner, batches
+from load.bulk import (
+    BATCH_LIMITS,
+    OPERATIONS_PATH,
+    BulkOperation,
+    BulkOutcome,
+    BulkRunner,
+    api_time,
+    batches,
+)
 from load.changes import SQL_DIR, prepare
 from load.client import L360Client
+from load.course_ids import settle_course_ids
 from load.errors import LoadError, SubmitUncertain
 from load.integration import Integration, ensure_integration
 from load.ledger import (
@@ -31,38 +42,14 @@ from load.ledger import (
     record_submitted,
     unconfirmed_operations,
 )
+from load.readback import land_users
+from load.restore import restore_courses
+from load.result import ProgressFn, PushResult
 
 COURSE_BATCH = BATCH_LIMITS["courses_upsert"]
 ARCHIVE_BATCH = BATCH_LIMITS["courses_archive"]
 STATS_BATCH = BATCH_LIMITS["stats"]
 SHARE_BATCH = BATCH_LIMITS["groups"]
-
-
-@dataclass
-class KindCount:
-    sent: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    rejected: int = 0
-
-
-@dataclass
-class PushResult:
-    counts: dict[str, KindCount] = field(default_factory=dict)
-    settled_operations: int = 0
-    errors: list[tuple[str, str, str]] = field(default_factory=list)  # kind, key, error
-    api_reads: int = 0  # calls as sent, retries included (what the rate limits count)
-    api_writes: int = 0
-
-    def count(self, kind: str) -> KindCount:
-        return self.counts.setdefault(kind, KindCount())
-
-    @property
-    def failed(self) -> int:
-        return sum(c.failed + c.rejected for c in self.counts.values())
-
-
-ProgressFn = Callable[[str, KindCount], None]
 
 
 class Pusher:
@@ -135,8 +122,7 @@ def _outgoing_attempts(con: duckdb.DuckDBPyConnection,
         "CREATE OR REPLACE TEMP TABLE outgoing_attempts AS "
         "SELECT row_number() OVER (ORDER BY external_course_id, user_email, first_activity, "
         "key) AS n, key, operation, payload, payload_hash, external_course_id, user_email "
-        "FROM attempt_changes WHERE operation NOT IN ('unchanged', 'closed_in_360') "
-        "AND course_in_360")
+        "FROM attempt_changes WHERE send")
     start = 1
     while rows := con.execute(
             "SELECT key, operation, payload, payload_hash, external_course_id, user_email "
@@ -161,7 +147,8 @@ def _statsbatches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[Pu
                 batch = []
             batch.extend(group)
             group, current = [], (course, email)
-        group.append(PushRow("attempt", str(key), str(op), json.loads(payload), payload_hash))
+        group.append(PushRow("attempt", str(key), str(op), json.loads(payload), payload_hash,
+                             str(email)))
     if len(batch) + len(group) > size and batch:
         yield batch
         batch = []
@@ -206,28 +193,81 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     abandon_pending(con)
 
     prepare(con)
-    changes = con.execute("SELECT count(*) FROM course_changes WHERE operation <> 'unchanged'"
-                          ).fetchone() if "courses" in parts else (0,)
-    attempts = con.execute("SELECT count(*) FROM attempt_changes "
-                           "WHERE operation NOT IN ('unchanged', 'closed_in_360')"
-                           " AND course_in_360").fetchone() if "attempts" in parts else (0,)
+    courses, attempts = "courses" in parts, "attempts" in parts
     share_groups = list(integration_settings.group_ids[1:])
-    shares = len(_share_changes(con, share_groups)) if "courses" in parts else 0
-    if not (changes and changes[0]) and not (attempts and attempts[0]) and not shares:
+    work = (courses and (_count(con, _COURSE_WORK) or _share_changes(con, share_groups))
+            or attempts and _count(con, _ATTEMPTS_MAY_GO))
+    if not work:
+        _count_held(con, result, attempts, run_id)
         return result  # nothing new: no write call at all
 
+    _check_operations_readable(client)
     integration: Integration = ensure_integration(client, integration_settings)
     _remember_target(con, integration_settings.api_url, integration, run_id)
     courses_path = f"/api/v2/bulk/integrations/{integration.id}/courses"
 
-    if "courses" in parts:
-        _push_courses(con, runner, pusher, result, run_id, integration, courses_path)
+    if courses:
+        _push_courses(con, client, pusher, result, run_id, integration, courses_path)
         _sync_shares(con, runner, result, run_id, share_groups)
-    if "attempts" in parts:
+    if attempts:
+        if _count(con, _ATTEMPTS_MAY_GO):
+            # Learners are matched against 360Learning's users as they are now: a user
+            # created since the last push unblocks the attempts that waited for it.
+            land_users(con, client, run_id)
         # Statistics, once their courses exist in 360Learning.
         stats_path = f"/api/v2/bulk/integrations/{integration.id}/stats"
         pusher.send("attempt", "POST", stats_path, _statsbatches(con, STATS_BATCH))
+    _count_held(con, result, attempts, run_id)
     return result
+
+
+# Attempts that go out now, or would once 360Learning lists a user with the learner's email
+# (the user list is read again before statistics are sent).
+_ATTEMPTS_MAY_GO = ("SELECT count(*) FROM attempt_changes WHERE operation IN ('new', "
+                    "'progress', 'close') AND held IS DISTINCT FROM 'course_not_in_360'")
+# Courses to write, or pushed courses whose 360Learning id is still to be read.
+_COURSE_WORK = ("SELECT (SELECT count(*) FROM course_changes WHERE operation <> 'unchanged') + "
+                "(SELECT count(*) FROM meta.pushed_courses WHERE course_id IS NULL)")
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] else 0
+
+
+def _count_held(con: duckdb.DuckDBPyConnection, result: PushResult, attempts: bool,
+                run_id: int) -> None:
+    """Record the learners whose attempts wait for a 360Learning account, and count them."""
+    if not attempts:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE waiting AS SELECT user_email, count(*) AS attempts "
+            "FROM attempt_changes WHERE held = 'no_360_account' "
+            "AND operation IN ('new', 'progress', 'close') GROUP BY user_email")
+        con.execute("DELETE FROM meta.learners_without_account "
+                    "WHERE user_email NOT IN (SELECT user_email FROM waiting)")
+        con.execute(
+            "INSERT INTO meta.learners_without_account "
+            "SELECT user_email, attempts, $run, now(), $run FROM waiting "
+            "ON CONFLICT (user_email) DO UPDATE SET attempts = excluded.attempts, "
+            "last_seen_run = excluded.last_seen_run", {"run": run_id})
+        row = con.execute("SELECT count(*), coalesce(sum(attempts), 0) FROM waiting").fetchone()
+        con.execute("DROP TABLE waiting")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    result.learners_without_account, result.attempts_without_account = (
+        (int(row[0]), int(row[1])) if row else (0, 0))
+
+
+def _check_operations_readable(client: L360Client) -> None:
+    """Before the first write, prove the token can read bulk operations (bulkOperations:read):
+    a token that cannot would submit fine, never settle an operation, and send the same rows
+    again on every run. A missing scope raises here, named, before anything is written."""
+    client.get(OPERATIONS_PATH, [("createdAt[gte]", api_time(datetime.now(UTC)))])
 
 
 def _share_changes(con: duckdb.DuckDBPyConnection,
@@ -294,28 +334,27 @@ def _remember_target(con: duckdb.DuckDBPyConnection, api_url: str, integration: 
             "warehouse for another integration")
 
 
-def _push_courses(con: duckdb.DuckDBPyConnection, runner: BulkRunner, pusher: Pusher,
+def _push_courses(con: duckdb.DuckDBPyConnection, client: L360Client, pusher: Pusher,
                   result: PushResult, run_id: int, integration: Integration,
                   courses_path: str) -> None:
-    """Upserts, archives, then sharing new courses with the other groups."""
+    """Upserts; the new courses' 360Learning ids; restores; archives."""
     # Rows that cannot make a valid payload are ledgered as rejected, not sent.
-    rejected = _rows(con, "SELECT key, operation, payload, payload_hash FROM course_changes "
-                          "WHERE operation IN ('add', 'change') AND payload_error IS NOT NULL",
-                     "course_upsert")
-    for row, (error,) in zip(rejected, con.execute(
-            "SELECT payload_error FROM course_changes WHERE operation IN ('add', 'change') "
-            "AND payload_error IS NOT NULL").fetchall(), strict=True):
+    for key, operation, payload, payload_hash, error in con.execute(
+            "SELECT key, operation, payload, payload_hash, payload_error FROM course_changes "
+            "WHERE upsert AND payload_error IS NOT NULL ORDER BY key").fetchall():
+        row = PushRow("course_upsert", str(key), str(operation), json.loads(payload),
+                      payload_hash)
         record_pending(con, run_id, [row], status="rejected", error=error)
         result.count("course_upsert").rejected += 1
         result.errors.append(("course_upsert", row.key, error))
     upserts = _rows(con, "SELECT key, operation, payload, payload_hash FROM course_changes "
-                         "WHERE operation IN ('add', 'change') AND payload_error IS NULL "
-                         "ORDER BY key", "course_upsert")
+                         "WHERE upsert AND payload_error IS NULL ORDER BY key", "course_upsert")
     pusher.send("course_upsert", "PUT", courses_path, batches(upserts, COURSE_BATCH))
+    settle_course_ids(con, client, integration.id, run_id)
+    restore_courses(con, client, run_id, result)
     archives = [PushRow("course_archive", r.key, r.operation, {"externalId": r.key},
                         r.payload_hash)
                 for r in _rows(con, "SELECT key, operation, '{}' AS payload, NULL FROM "
                                     "course_changes WHERE operation = 'archive' ORDER BY key",
                                "course_archive")]
     pusher.send("course_archive", "DELETE", courses_path, batches(archives, ARCHIVE_BATCH))
-

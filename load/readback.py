@@ -1,9 +1,10 @@
-"""Reading 360Learning back, for the reconciliation report: what the platform holds now.
+"""Reading 360Learning back: what the platform holds now.
 
-Each pushed course is read through its integration (there is no endpoint that lists an
-integration's courses); the platform's courses, attempts and users are listed page by page.
-Everything lands verbatim in ``raw.l360_*`` for this run, in one transaction, so a report
-always compares one consistent read; the comparison itself is SQL.
+For the reconciliation report, each pushed course is read through its integration (there is
+no endpoint that lists an integration's courses); the platform's courses, attempts and users
+are listed page by page. Everything lands verbatim in ``raw.l360_*`` for this run, in one
+transaction, so a report always compares one consistent read; the comparison itself is SQL.
+The push lists the users too, to match learners by email (``land_users``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import duckdb
 from sqlglot import exp
 
 from load.client import L360Client
-from load.errors import LoadError
+from load.course_ids import external_course
 
+_USERS = ("raw.l360_users", "/api/v2/users", ("user_id", "mail"), ("_id", "mail"))
 _LISTS = (  # (table, path, id field, extra columns from the record)
     ("raw.l360_courses", "/api/v2/courses", ("course_id",), ("_id",)),
     ("raw.l360_course_stats", "/api/v2/courses/stats", ("course_id", "user_id"),
      ("courseId", "userId")),
-    ("raw.l360_users", "/api/v2/users", ("user_id", "mail"), ("_id", "mail")),
+    _USERS,
 )
 
 
@@ -64,29 +66,51 @@ def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id
             "SELECT external_id FROM meta.pushed_courses ORDER BY 1").fetchall()]
         rows: list[tuple[Any, ...]] = []
         for external_id in pushed:
-            try:
-                data = client.get(
-                    f"/api/v2/integrations/{integration_id}/courses/{external_id}").data
-                rows.append((run_id, now, external_id, True, json.dumps(data)))
-            except LoadError as exc:
-                if exc.status not in (400, 404):  # 400 courseNotBelongToIntegration
-                    raise
-                rows.append((run_id, now, external_id, False, None))
+            data = external_course(client, integration_id, external_id)
+            rows.append((run_id, now, external_id, data is not None,
+                         None if data is None else json.dumps(data)))
         _insert(con, "raw.l360_integration_courses", ("external_id", "found"), rows)
         result.counts["integration_courses"] = len(rows)
         for table, path, columns, fields in _LISTS:
-            landed = 0
-            for chunk in _chunks(client.get_all(path)):
-                _insert(con, table, columns, [
-                    (run_id, now, *(_text(item.get(f)) for f in fields), json.dumps(item))
-                    for item in chunk])
-                landed += len(chunk)
-            result.counts[table.removeprefix("raw.l360_")] = landed
+            result.counts[table.removeprefix("raw.l360_")] = _land_list(
+                con, client, run_id, now, table, path, columns, fields)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return result
+
+
+def _land_list(con: duckdb.DuckDBPyConnection, client: L360Client, run_id: int,
+               now: datetime, table: str, path: str, columns: tuple[str, ...],
+               fields: tuple[str, ...]) -> int:
+    """Land every item of a paged list as this run's rows; return how many."""
+    landed = 0
+    for chunk in _chunks(client.get_all(path)):
+        _insert(con, table, columns, [
+            (run_id, now, *(_text(item.get(f)) for f in fields), json.dumps(item))
+            for item in chunk])
+        landed += len(chunk)
+    return landed
+
+
+def land_users(con: duckdb.DuckDBPyConnection, client: L360Client, run_id: int) -> int:
+    """360Learning's users, every page, as the current listing; older listings are dropped
+    (a platform's whole user list per run would grow the warehouse for nothing).
+
+    In one transaction: a listing cut short by a failure leaves the previous one in place.
+    """
+    table, path, columns, fields = _USERS
+    con.execute("BEGIN TRANSACTION")
+    try:
+        landed = _land_list(con, client, run_id, datetime.now(UTC), table, path, columns,
+                            fields)
+        con.execute("DELETE FROM raw.l360_users WHERE _run_id < ?", [run_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return landed
 
 
 def _text(value: Any) -> str | None:

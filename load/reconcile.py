@@ -78,10 +78,16 @@ def _history(con: duckdb.DuckDBPyConnection) -> list[HistoryPoint]:
 
 def _requeue(con: duckdb.DuckDBPyConnection) -> int:
     """Make the next push send the differing rows again (the diff sees them as changed)."""
+    # A course archived in 360Learning but published in Go1 is marked archived, so the push
+    # restores it (an upsert alone does not); the others are marked live, so a course live
+    # there but archived in Go1 is archived again and the rest are upserted.
     courses = con.execute(
-        "UPDATE meta.pushed_courses SET payload_hash = 'requeued', archived = false "
-        "WHERE external_id IN (SELECT go1_key FROM reconcile.differences "
-        "WHERE category IN (SELECT unnest($c))) RETURNING 1",
+        "UPDATE meta.pushed_courses AS p SET payload_hash = 'requeued', "
+        "archived = d.restore "
+        "FROM (SELECT go1_key, bool_or(category = 'archived_in_360_published_in_go1') AS "
+        "      restore FROM reconcile.differences "
+        "      WHERE category IN (SELECT unnest($c)) GROUP BY go1_key) AS d "
+        "WHERE p.external_id = d.go1_key RETURNING 1",
         {"c": list(COURSE_CATEGORIES)}).fetchall()
     attempts = con.execute(
         "DELETE FROM meta.pushed_attempts WHERE go1_enrollment_id IN "

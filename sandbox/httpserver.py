@@ -7,7 +7,8 @@ gives them:
 - a route table by method and path pattern (``/user-accounts/{id}``), 404 and 405 for the rest;
 - JSON responses with ``Content-Length`` over keep-alive connections (``protocol_version`` is
   HTTP/1.1, Nagle is off) so that a client's connection pool is exercised as in production;
-- a thread-safe request log (:class:`LoggedRequest`), so tests assert what a client really sent;
+- a thread-safe request log (:class:`LoggedRequest`), so tests assert what a client really sent
+  and what it was answered (status and headers: ``Link``, ``Location``, ``Retry-After`` …);
 - a global latency and scripted or seeded-random faults (:class:`Faults`), applied before routing,
   the way a gateway in front of the real API fails: 429, 500, 502, 503, a dropped connection, or
   a 401 for one request.
@@ -59,7 +60,15 @@ class Headers(dict[str, str]):
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    """One request as the server saw it, with the status it answered (0 when dropped)."""
+    """One request as the server saw it, with the status it answered (0 when dropped).
+
+    ``response_headers`` are the headers the API answered with (``Link``, ``Location``,
+    ``Retry-After``, ``WWW-Authenticate`` …; empty for a dropped connection), looked up in any
+    case: a test can tell a request that followed a server-issued next-page link by finding
+    its URL in an earlier answer's ``Link``. ``Content-Type`` and ``Content-Length``, which
+    the HTTP layer adds to every answer, are not repeated there. Last field, with a default,
+    so positional constructions written before it still work.
+    """
 
     method: str
     path: str
@@ -69,6 +78,7 @@ class LoggedRequest:
     status: int
     at: datetime
     body: bytes = b""
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         """The request body parsed as JSON (for APIs that take JSON bodies)."""
@@ -236,13 +246,20 @@ class Router:
     def __init__(self) -> None:
         self._static: dict[tuple[str, str], Handler] = {}
         self._patterns: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[tuple[str, str]] = []
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
+        self._routes.append((method.upper(), pattern))
         if "{" not in pattern:
             self._static[(method.upper(), pattern)] = handler
             return
         regex = re.compile("^" + _PARAM.sub(r"(?P<\1>[^/]+)", pattern) + "$")
         self._patterns.append((method.upper(), regex, handler))
+
+    def routes(self) -> list[tuple[str, str]]:
+        """Every ``(METHOD, pattern)`` routed, in the order added (a test checks them against
+        the API's published operations)."""
+        return list(self._routes)
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | str:
         """``(handler, params)``, or ``"404"``/``"405"`` when nothing (or no method) matches."""
@@ -421,8 +438,9 @@ class ApiServer:
         fault = self.faults.take(request.path)
         response = self._route(request) if fault is None else self._fault_response(fault)
         status = DROPPED if response is None else response.status
+        answered = Headers() if response is None else Headers(response.headers.items())
         entry = LoggedRequest(request.method, request.path, request.query, request.headers,
-                              request.form, status, arrived, request.body)
+                              request.form, status, arrived, request.body, answered)
         with self._log_lock:
             self._log.append(entry)
         return response

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH
+from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from tests.helpers import run_cli
@@ -53,12 +56,57 @@ def test_an_unknown_group_and_an_unknown_admin(sync_env: dict[str, str]) -> None
     assert len(found) == 2  # the other checks still pass
 
 
-def test_a_missing_scope_is_named(sync_env: dict[str, str], go1: Go1Sandbox,
-                                  l360: L360Sandbox) -> None:
-    go1.faults.add("403", path="/report-data/enrolment/enrollments")
-    l360.faults.add("403", path="/api/v2/groups/")
+@pytest.mark.parametrize(("scope", "check_name"), [
+    ("lo.read", "Go1 credentials and scope lo.read"),
+    ("enrollment.read", "Go1 scope enrollment.read"),
+    ("user.read", "Go1 scope user.read"),
+])
+def test_a_missing_go1_scope_is_named(sync_env: dict[str, str], go1: Go1Sandbox, scope: str,
+                                      check_name: str) -> None:
+    """Go1 answers a missing scope with 401 {"message": "Missing scopes"}, not 403."""
+    go1.scopes.discard(scope)
     result = check(sync_env)
     assert result.returncode == 1
-    found = failures(result)
-    assert any("enrollment.read" in f and "invalid_scope" in f for f in found)
-    assert any("360Learning group" in f and "invalid_scope" in f for f in found)
+    assert failures(result) == [line for line in result.stdout.splitlines()
+                                if line.startswith(f"FAIL {check_name}")]
+    assert f"invalid_scope (missing scope {scope})" in failures(result)[0]
+    assert "refused a freshly issued token" not in result.stdout
+
+
+@pytest.mark.parametrize(("scope", "check_name"), [
+    ("integrations:read", "360Learning credentials and scope integrations:read"),
+    ("groups:read", "360Learning group"),
+    ("users:read", "connector admin"),
+    ("bulkOperations:read", "360Learning scope bulkOperations:read"),
+    ("courses:read", "360Learning scope courses:read"),
+    ("courseStats:read", "360Learning scope courseStats:read"),
+])
+def test_a_missing_360learning_scope_is_named(sync_env: dict[str, str], l360: L360Sandbox,
+                                              scope: str, check_name: str) -> None:
+    """360Learning's 403 invalid_scope does not name the scope: check names it from the
+    OpenAPI's description of the operation."""
+    l360.scopes.discard(scope)
+    result = check(sync_env)
+    assert result.returncode == 1
+    assert any(f.startswith(f"FAIL {check_name}") for f in failures(result))
+    # every check that failed failed for that scope, and says so
+    assert all(f"invalid_scope (missing scope {scope})" in f for f in failures(result))
+
+
+def test_check_says_where_enrollments_are_read_and_what_it_cannot_prove(
+        sync_env: dict[str, str]) -> None:
+    result = check(sync_env)
+    assert result.returncode == 0, result.stdout
+    assert "Go1 scope enrollment.read: enrollments readable at GET /enrollments" in result.stdout
+    assert "note 360Learning write scopes: integrations:write, integrations:bulk, " \
+        "courses:write, groups:bulk: not proven here" in result.stdout
+
+
+def test_check_finds_enrollments_at_the_openapi_form(tmp_path: Path) -> None:
+    seed = Go1Seed(seed=3, learning_objects=20, users=5, enrollments=30)
+    with Go1Sandbox(seed, enrollments_path=ENROLLMENTS_OPENAPI_SERVER_PATH).serve() as go1, \
+            L360Sandbox(learner_emails=learner_emails(go1)) as l360:
+        result = check({**go1.env(), **l360.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w")})
+    assert result.returncode == 0, result.stdout
+    assert ("enrollments readable at GET /report-data/enrolment/enrollments (the OpenAPI's "
+            "server entry: GET /enrollments answered 404)") in result.stdout

@@ -34,7 +34,7 @@ def test_one_stream_can_be_chosen(go1_env: dict[str, str]) -> None:
 
 
 def test_a_failed_stream_exits_1_and_the_others_still_land(go1_env: dict[str, str]) -> None:
-    env = {**go1_env, "GO1_ENROLLMENTS_PATH": "/enrollments"}  # not served: 404
+    env = {**go1_env, "GO1_ENROLLMENTS_PATH": "/v2/enrollments"}  # not served: 404
     result = cli("extract", env=env)
     assert result.returncode == 1
     assert "enrollments       FAILED" in result.stdout
@@ -84,7 +84,7 @@ def test_a_concurrent_run_is_refused(go1_env: dict[str, str]) -> None:
 def test_secrets_and_tokens_never_reach_warehouse_logs_or_cassettes(
         go1: Go1Sandbox, go1_env: dict[str, str]) -> None:
     go1.faults.add("429", path="/learning-objects", retry_after=0)
-    go1.faults.add("401", path="/report-data/enrolment/enrollments")  # forces a second token
+    go1.faults.add("401", path="/enrollments")  # forces a second token
     result = cli("-v", "extract", env=go1_env)
     assert result.returncode == 0, result.stderr
     tokens = {r.headers["Authorization"].removeprefix("Bearer ")

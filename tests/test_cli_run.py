@@ -81,17 +81,24 @@ def test_run_refuses_bad_options(sync_env: dict[str, str], args: list[str],
     assert message in result.stderr
 
 
+def refuse_learner(go1: Go1Sandbox, l360: L360Sandbox) -> str:
+    """360Learning refuses one learner's statistics (a user deleted after it was listed)."""
+    user_id = l360.users[learner_emails(go1)[0]]
+    l360.faults_360.item_error(user_id, f"Unknown user: no user with internalId {user_id}.")
+    return user_id
+
+
 def test_run_exits_1_and_says_where_to_look_when_rows_fail(
         sync_env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
-    l360.delete_user(learner_emails(go1)[0])
+    refuse_learner(go1, l360)
     result = cli("run", env=sync_env)
     assert result.returncode == 1
     assert "not pushed (sent again next run; `python cli.py status` shows them)" in result.stderr
 
 
-def test_status_shows_runs_cursors_rejects_and_what_was_not_pushed(
+def test_status_shows_runs_cursors_rejects_what_was_not_pushed_and_the_readings(
         sync_env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
-    l360.delete_user(learner_emails(go1)[0])
+    refuse_learner(go1, l360)
     assert cli("run", env=sync_env).returncode == 1
     result = cli("status", env=sync_env)
     assert result.returncode == 0, result.stderr
@@ -100,6 +107,41 @@ def test_status_shows_runs_cursors_rejects_and_what_was_not_pushed(
     assert "enrollments       20" in out  # the cursor, a UTC instant
     assert "rejects by reason" in out and "status_ignored" in out
     assert "not pushed in the last push" in out and "Unknown user" in out
+    assert "go1   enrollments_path          /enrollments" in out
+    assert "l360  resource_id_is_course_id  true" in out
+
+
+def test_a_run_whose_only_unsent_rows_wait_for_accounts_succeeds_with_one_warning(
+        sync_env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
+    for email in learner_emails(go1)[:3]:
+        l360.delete_user(email)
+    result = cli("run", env=sync_env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [warnings[0]] and "3 learner(s) have no 360Learning account" in \
+        warnings[0]
+
+
+def test_a_missing_go1_scope_is_named_by_run(sync_env: dict[str, str], go1: Go1Sandbox) -> None:
+    go1.scopes.discard("user.read")
+    result = cli("run", "--dry-run", env=sync_env)
+    assert result.returncode == 1
+    assert "user_accounts" in result.stderr.splitlines()[-1]
+    assert "lacks the scope user.read" in result.stdout
+    assert "refused a freshly issued token" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("scope", ["bulkOperations:read", "integrations:bulk", "users:read",
+                                   "integrations:read"])
+def test_a_missing_360learning_scope_stops_the_push_naming_it(
+        sync_env: dict[str, str], l360: L360Sandbox, scope: str) -> None:
+    l360.scopes.discard(scope)
+    result = cli("run", env=sync_env)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: 360Learning refused ") and f"the scope {scope}" in last
+    if scope == "bulkOperations:read":  # refused before anything was submitted
+        assert [r for r in l360.requests if r.method != "GET" and "token" not in r.path] == []
 
 
 def test_status_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.connection import connect
+from warehouse.readings import Reading, all_readings
 
 
 @dataclass
@@ -20,6 +21,9 @@ class Status:
     unconfirmed: list[tuple[str, str, int, Any]] = field(default_factory=list)
     rejects: list[tuple[str, str, int]] = field(default_factory=list)
     unpushed: list[tuple[str, str, int]] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
+    without_account: list[tuple[str, int, Any]] = field(default_factory=list)
+    without_account_total: int = 0
 
 
 def summarize(command: str, counts: dict[str, Any]) -> str:
@@ -72,6 +76,14 @@ def read_status(path: Path, runs: int = 10) -> Status:
                 "SELECT kind, coalesce(error, status), count(*) FROM meta.push_ledger AS l "
                 "WHERE run_id = (SELECT max(run_id) FROM meta.push_ledger WHERE kind = l.kind) "
                 "AND status <> 'success' GROUP BY ALL ORDER BY 3 DESC LIMIT 20").fetchall()]
+        if _has(con, "meta", "api_readings"):
+            status.readings = all_readings(con)
+        if _has(con, "meta", "learners_without_account"):
+            status.without_account = [(str(a), int(b), c) for a, b, c in con.execute(
+                "SELECT user_email, attempts, first_seen_at FROM meta.learners_without_account "
+                "ORDER BY attempts DESC, user_email LIMIT 20").fetchall()]
+            row = con.execute("SELECT count(*) FROM meta.learners_without_account").fetchone()
+            status.without_account_total = int(row[0]) if row else 0
         return status
     finally:
         con.close()

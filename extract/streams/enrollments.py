@@ -11,19 +11,23 @@ a window whose total changed is read again.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from extract.client import Page
+from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH, ENROLLMENTS_PATH
 from extract.errors import ExtractError
 from extract.landing import ENROLLMENTS
 from extract.streams.context import Lander, StreamContext, StreamStats, hits_of
 from extract.streams.windows import PAGE_SIZE, Window, needs_split, page_offsets, split
 from extract.timestamps import floor_second, go1_param
 from warehouse.cursors import get_cursor
+from warehouse.readings import get_reading, set_reading
 
 NAME = "enrollments"
+PATH_READING = "enrollments_path"  # meta.api_readings: where the gateway answers the list
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # first run: Go1 holds nothing older
 MAX_REREADS = 3
 
@@ -77,12 +81,58 @@ def _total(page: Page) -> int:
     return total
 
 
+def path_candidates(configured: str | None, remembered: str | None) -> list[str]:
+    """The paths to try, in order: the setting alone when set; else the one Go1 answered last
+    time (or the gateway's /enrollments), then the other form once."""
+    if configured:
+        return [configured]
+    first = remembered or ENROLLMENTS_PATH
+    other = ENROLLMENTS_OPENAPI_SERVER_PATH if first == ENROLLMENTS_PATH else ENROLLMENTS_PATH
+    return [first, other]
+
+
+def first_page(get: Callable[[str], Page], candidates: list[str]) -> tuple[str, Page]:
+    """The first answer from the first candidate path Go1 does not answer 404 on.
+
+    ``get`` asks one path; 404 on every candidate is an error naming them all.
+    """
+    last: ExtractError | None = None
+    for path in candidates:
+        try:
+            return path, get(path)
+        except ExtractError as exc:
+            if exc.status != 404 or len(candidates) == 1:
+                raise
+            last = exc
+    tried = " and ".join(f"GET {p}" for p in candidates)
+    raise ExtractError(f"Go1 answered 404 to both {tried}: check GO1_API_URL, or set "
+                       f"GO1_ENROLLMENTS_PATH to the enrollment list's path ({last})",
+                       status=404)
+
+
+def _resolve_path(ctx: StreamContext, window: Window) -> tuple[str, Page]:
+    """Ask for the run's first page where Go1 answers it, and remember where that was."""
+    api = ctx.settings.api_url
+    remembered = get_reading(ctx.con, "go1", api, PATH_READING)
+    candidates = path_candidates(ctx.settings.enrollments_path, remembered)
+    path, page = first_page(lambda p: ctx.client.get(p, _params(window, 0)), candidates)
+    if ctx.settings.enrollments_path is None and path != remembered:
+        detail = ("answered by the gateway" if path == candidates[0]
+                  else f"GET {candidates[0]} answered 404")
+        set_reading(ctx.con, "go1", api, PATH_READING, path, detail, ctx.run_id)
+    return path, page
+
+
 def extract_enrollments(ctx: StreamContext) -> StreamStats:
     window, cursor = plan_bounds(ctx)
     stats = StreamStats(NAME, window_from=window.start, window_to=window.end, cursor=cursor)
     lander = Lander(ctx, ENROLLMENTS, stats)
-    path = ctx.settings.enrollments_path
-    waiting: deque[tuple[_WindowRead, int]] = deque([(_WindowRead(window), 0)])
+    # The run's first page comes alone: it tells which path Go1 answers on, and the first
+    # window's total, before any other page can be asked for.
+    path, probe = _resolve_path(ctx, window)
+    if path != ENROLLMENTS_PATH:
+        stats.notes.append(f"read from GET {path}")
+    waiting: deque[tuple[_WindowRead, int]] = deque()
     pending: dict[Future[Page], tuple[_WindowRead, int]] = {}
     # Pages queued beyond those in flight keep the workers busy while this thread lands a
     # batch (25-80 ms for 5,000 records on 2 busy cores, several round trips at 20 ms); with
@@ -90,7 +140,37 @@ def extract_enrollments(ctx: StreamContext) -> StreamStats:
     # pages of 50 records held at most, about 600 KB.
     most_pending = 8 * ctx.settings.max_in_flight
 
+    def take(read: _WindowRead, offset: int, page: Page) -> None:
+        """Land one page, and plan what it makes necessary: pieces, pages or a re-read."""
+        stats.requests += 1
+        total = _total(page)
+        hits = hits_of(page)
+        lander.add(page, len(hits))
+        if offset == 0:
+            if needs_split(total):
+                pieces = split(read.window, total)
+                stats.notes.append(f"window of {total} cut in {len(pieces)}")
+                waiting.extend((_WindowRead(p), 0) for p in pieces)
+                return
+            read.total = total
+            offsets = page_offsets(total)
+            read.pages_left = len(offsets)
+            waiting.extend((read, o) for o in offsets)
+        else:
+            read.pages_left -= 1
+            read.changed |= total != read.total
+        if read.pages_left == 0 and read.changed:
+            if read.rereads < MAX_REREADS:
+                waiting.append((_WindowRead(read.window, read.rereads + 1), 0))
+            else:  # a record may have been skipped: fail, keep the cursor
+                raise ExtractError(
+                    f"enrollments updated between {go1_param(read.window.start)} and "
+                    f"{go1_param(read.window.end)} kept changing while they were paged "
+                    f"({MAX_REREADS + 1} reads); run the extract again"
+                )
+
     try:
+        take(_WindowRead(window), 0, probe)
         while waiting or pending:
             while waiting and len(pending) < most_pending:
                 read, offset = waiting.popleft()
@@ -98,33 +178,7 @@ def extract_enrollments(ctx: StreamContext) -> StreamStats:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 read, offset = pending.pop(future)
-                page = future.result()
-                stats.requests += 1
-                total = _total(page)
-                hits = hits_of(page)
-                lander.add(page, len(hits))
-                if offset == 0:
-                    if needs_split(total):
-                        pieces = split(read.window, total)
-                        stats.notes.append(f"window of {total} cut in {len(pieces)}")
-                        waiting.extend((_WindowRead(p), 0) for p in pieces)
-                        continue
-                    read.total = total
-                    offsets = page_offsets(total)
-                    read.pages_left = len(offsets)
-                    waiting.extend((read, o) for o in offsets)
-                else:
-                    read.pages_left -= 1
-                    read.changed |= total != read.total
-                if read.pages_left == 0 and read.changed:
-                    if read.rereads < MAX_REREADS:
-                        waiting.append((_WindowRead(read.window, read.rereads + 1), 0))
-                    else:  # a record may have been skipped: fail, keep the cursor
-                        raise ExtractError(
-                            f"enrollments updated between {go1_param(read.window.start)} and "
-                            f"{go1_param(read.window.end)} kept changing while they were paged "
-                            f"({MAX_REREADS + 1} reads); run the extract again"
-                        )
+                take(read, offset, future.result())
     finally:
         for future in pending:
             future.cancel()

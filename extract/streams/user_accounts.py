@@ -1,12 +1,18 @@
 """Learners' emails: 360Learning matches learners by email, Go1 enrollments carry only an id.
 
-An account is read when it is not in the warehouse yet, when it was read without an email, and
-when one of its learner's enrollments changed in this run: an email can change in Go1, and the
-attempts about to be pushed must go to the learner's current address. Accounts of learners with
-nothing new are not read again, so the cost follows the activity, not the portal's size. One by
-one costs a request per account; the list costs a request per 50 accounts of the whole portal,
-so when many are to be read (a first run) the list is read instead, as far as offset paging
-reaches, and the rest fetched one by one. An account read again unchanged is not landed again.
+An account is read when it is not in the warehouse yet, when its latest version has no email,
+and when one of its learner's enrollments changed in this run: an email can change in Go1, and
+the attempts about to be pushed must go to the learner's current address. Accounts of learners
+with nothing new are not read again, so the cost follows the activity, not the portal's size.
+
+The email comes from ``GET /user-accounts/{id}``. The list ``GET /user-accounts`` is not in the
+OpenAPI file, and public client fixtures show its hits as ``{id, status}``, without
+``user.email``; other readings give whole accounts. So the list is a source of emails only
+where its hits carry one: when many accounts are to be read (a first run), the first list page
+tells which reading this portal follows, and go1sync remembers it (``meta.api_readings``).
+Hits with an email are landed, saving a request each; a hit without one is never landed, so it
+can never replace a version that has an email. Every other account is read one by one.
+An account read again unchanged is not landed again.
 """
 
 from __future__ import annotations
@@ -15,16 +21,19 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any
 
 from extract.client import Page
 from extract.errors import ExtractError
-from extract.landing import USER_ACCOUNTS, WHOLE_BODY
+from extract.landing import HITS_WITH_EMAIL, USER_ACCOUNTS, WHOLE_BODY
 from extract.streams.context import Lander, StreamContext, StreamStats, hits_of
 from extract.streams.windows import MAX_REACHABLE, PAGE_SIZE
+from warehouse.readings import get_reading, set_reading
 
 NAME = "user_accounts"
 PATH = "/user-accounts"
 LIST_WHEN_UNKNOWN_OVER = 200
+LIST_READING = "user_list_has_emails"  # meta.api_readings: "true" or "false"
 
 _IDS_TO_READ = """
 SELECT DISTINCT e.record ->> '$.user_account_id' AS id
@@ -33,10 +42,17 @@ LEFT JOIN raw.go1_user_accounts_latest AS a
        ON a.user_account_id = e.record ->> '$.user_account_id'
 WHERE id IS NOT NULL
   AND (a.user_account_id IS NULL                                 -- never read
-       OR nullif(trim(a.record ->> '$.user.email'), '') IS NULL  -- read without an email
+       OR nullif(trim(a.record ->> '$.user.email'), '') IS NULL  -- latest version has no email
        OR e._run_id = $run_id)                                   -- learner active in this run
 ORDER BY id
 """
+
+
+def has_email(hit: Any) -> bool:
+    """Whether a list hit carries the learner's email (the same test the landing SQL makes)."""
+    user = hit.get("user") if isinstance(hit, dict) else None
+    email = user.get("email") if isinstance(user, dict) else None
+    return isinstance(email, str) and email.strip() != ""
 
 
 def _pooled(ctx: StreamContext, requests: Iterable[tuple[str, list[tuple[str, str]]]],
@@ -91,24 +107,40 @@ def extract_user_accounts(ctx: StreamContext) -> StreamStats:
 
 
 def _list_all(ctx: StreamContext, stats: StreamStats, unknown: int) -> set[str]:
-    """List the portal's accounts if that is cheaper; return the ids it landed."""
-    listed: set[str] = set()
-    lander = Lander(ctx, USER_ACCOUNTS, stats)
+    """List the portal's accounts if its hits carry emails and that is cheaper; return the
+    ids whose email it landed (none when the list answers short hits)."""
+    api = ctx.settings.api_url
+    if get_reading(ctx.con, "go1", api, LIST_READING) == "false":
+        return set()
+    landed: set[str] = set()
+    lander = Lander(ctx, USER_ACCOUNTS, stats, hits_path=HITS_WITH_EMAIL)
 
     def on_page(page: Page) -> None:
         stats.requests += 1
         hits = hits_of(page)
-        listed.update(str(h["id"]) for h in hits if h.get("id") is not None)
-        lander.add(page, len(hits))
+        with_email = [h for h in hits if has_email(h)]
+        landed.update(str(h["id"]) for h in with_email if h.get("id") is not None)
+        lander.add(page, len(with_email))
 
     first = ctx.client.get(PATH, [("limit", str(PAGE_SIZE)), ("offset", "0")])
     total = first.data.get("total") if isinstance(first.data, dict) else None
     if not isinstance(total, int):
         raise ExtractError(f"GET {first.url}: the response has no integer 'total'")
+    hits = hits_of(first)
+    if hits:
+        carries = any(has_email(h) for h in hits)
+        set_reading(ctx.con, "go1", api, LIST_READING, str(carries).lower(),
+                    "list hits carry user.email" if carries
+                    else "list hits are {id, status}: emails come from each account",
+                    ctx.run_id)
+        if not carries:
+            stats.requests += 1
+            stats.notes.append("the account list carries no emails: accounts read one by one")
+            return set()
     on_page(first)
     if math.ceil(min(total, MAX_REACHABLE) / PAGE_SIZE) < unknown:
         offsets = range(PAGE_SIZE, min(total, MAX_REACHABLE), PAGE_SIZE)
         requests = ((PATH, [("limit", str(PAGE_SIZE)), ("offset", str(o))]) for o in offsets)
         _pooled(ctx, requests, on_page, lambda path: None)
     lander.finish()
-    return listed
+    return landed

@@ -2,10 +2,12 @@
 {{ column('external_id', 'Spec, catalog mapping: id -> externalId (the Go1 lo_id).') }}
 {{ column('name', 'Spec: title -> name.') }}
 {{ column('description', 'Spec: description -> description (Go1 HTML, kept as it is).') }}
-{{ column('image', 'Spec: image -> image, the URL of the image; NULL when Go1 has none.') }}
+{{ column('image', 'Spec: image -> image, the URL of the image as Go1 gives it; NULL when Go1 has none. Sent as imageUrl only when it is an https:// URL.') }}
 {{ column('duration', 'Spec: delivery.duration -> duration, course duration in minutes (rounded); NULL when Go1 gives none or zero, or outside the 1-100000 minutes 360Learning accepts.') }}
 {{ column('authors', 'Spec: authors.name -> authors (Go1 v3 relevance.author.name).') }}
 {{ column('sources', 'v2 sources (required, non-empty): the authors, else the provider name (contract: sources with the provider as fallback).') }}
+{{ column('provider_name', 'Go1 provider.name; the source sources falls back to.') }}
+{{ column('provider_logo', 'Go1 provider.logo as Go1 sends it; goes out as the logoUrl of the source that is the provider when it is an https:// URL.') }}
 {{ column('sources_source', 'Where sources came from: authors, provider, or none (no author and no provider: the course cannot be sent).') }}
 {{ column('lang', 'Spec: language -> lang, a Go1 code such as en or en-US mapped to a 360Learning defaultLang through seeds.language_map (the full code, else its language), else the fallback language.') }}
 {{ column('lang_source', 'mapped (full code found), mapped_language (only the language part found), or fallback (unknown or missing code: the fallback_language setting was used).') }}
@@ -75,6 +77,7 @@ SELECT
          WHEN s.lifecycle_state IS DISTINCT FROM 'published' THEN coalesce(s.lifecycle_state, 'unknown')
     END AS archived_reason,
     s.go1_type,
+    s.provider_name,
     s.provider_logo,
     s.go1sync_run_id
 FROM synced AS s

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 
 from sandbox.go1 import Go1Sandbox, Go1Seed
+from sandbox.go1.app import GATEWAY_ENROLLMENTS_PATH, OPENAPI_SERVER_ENROLLMENTS_PATH
 
 
 def _date(text: str) -> datetime:
@@ -35,12 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-id", default="sandbox-go1-client")
     parser.add_argument("--client-secret", default="sandbox-go1-secret")
     parser.add_argument("--portal-url", default="https://acme.mygo1.com")
+    parser.add_argument("--enrollments-path", default=GATEWAY_ENROLLMENTS_PATH,
+                        help="where the enrollment list answers (default %(default)s, the "
+                             f"gateway's; {OPENAPI_SERVER_ENROLLMENTS_PATH} models a gateway "
+                             "that follows the OpenAPI's relative server entry)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     seed = Go1Seed(seed=args.seed, learning_objects=args.learning_objects, users=args.users,
                    enrollments=args.enrollments, start=args.start, end=args.end)
-    sandbox = Go1Sandbox(seed, args.client_id, args.client_secret, args.portal_url)
+    sandbox = Go1Sandbox(seed, args.client_id, args.client_secret, args.portal_url,
+                         args.enrollments_path)
     gc.freeze()  # the data set lives as long as the process: keep it out of every collection
     sandbox.faults.latency_ms = args.latency_ms
     print(f"# generated in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)

@@ -1,15 +1,45 @@
 """The Go1 routes: token, learning objects (offset and scroll paging), enrollments, users.
 
-Behaviour follows ``sandbox/contracts/go1-openapi.yml`` and the contract README. Where both are
-silent the choice is made here and named, so a client author can see it:
+Behaviour follows ``sandbox/contracts/go1-openapi.yml`` and the contract README, read strictly:
+the sandbox serves only the calls those documents describe, each with the scope Go1 asks for.
+Where both are silent the choice is made here and named, so a client author can see it.
 
-Errors are ``{"error_code", "message"}`` (the OpenAPI's shape). Codes used:
+Routes (:data:`ROUTE_SCOPES` is the one list of them, with their scopes); any other path answers
+404 ``NOT_FOUND``, as an unknown route does:
+
+- ``POST /oauth/token``: the OpenAPI's ``tokenUrl`` (``https://auth.go1.com/oauth/token``),
+  served on this host; it needs no scope.
+- From the OpenAPI: ``GET /learning-objects``, ``GET /learning-objects/{id}``,
+  ``GET /enrollments`` (the list) and ``GET /enrollments/{id}``.
+- The two known undocumented calls, absent from the OpenAPI: ``GET /user-accounts/{id}`` (the
+  contract README's "Users": where a learner's email comes from, and what a webhook delivery's
+  details are read with) and ``GET /user-accounts`` (the contract README; its hits are
+  ``{"id", "status"}`` only, as public client fixtures show them: no ``user.email``).
+
+The enrollment list is ``GET /enrollments`` (:data:`GATEWAY_ENROLLMENTS_PATH`), as Go1's
+published collections and the contract show. The OpenAPI gives that operation its own relative
+``servers: [{url: /report-data/enrolment}]``; OpenAPI resolves a relative server URL against the
+document's own location, so it is no evidence for another gateway path. A sandbox built with
+``enrollments_path=OPENAPI_SERVER_ENROLLMENTS_PATH`` models a gateway that did follow it: the
+list answers there and ``GET /enrollments`` answers 404 (``GET /enrollments/{id}`` stays).
+
+Scopes (Go1's scope page; Totara's Go1 plugin asks for the same): ``lo.read`` for learning
+objects, ``enrollment.read`` for enrollments, ``user.read`` for user accounts (``webhook.read``
+and ``webhook.write`` are granted by default too, though no webhook route is served). The scopes
+the token carries are :attr:`Go1App.scopes`, read at each request, so a test that removes one
+changes what tokens already issued may do.
+
+Errors are ``{"error_code", "message"}`` (the OpenAPI's shape), except a missing scope. Codes:
 
 ====  ===========================  ==========================================================
 401   ``AUTH_TOKEN_INVALID``       no, unknown or expired bearer token; wrong client
                                    credentials; a token request that is not form-encoded
+401   (no ``error_code``)          the token lacks the route's scope (:data:`ROUTE_SCOPES`):
+                                   the body is exactly ``{"message": "Missing scopes"}``, as
+                                   Go1 answers, without ``WWW-Authenticate``; checked after
+                                   the token and before anything else
 400   ``INVALID_API_VERSION``      ``Api-Version`` missing or not ``2025-01-01`` (checked after
-                                   the token)
+                                   the token and the scope)
 400   ``INVALID_REQUEST``          token request without ``grant_type``, ``client_id`` or
                                    ``client_secret``
 400   ``UNSUPPORTED_GRANT_TYPE``   ``grant_type`` other than ``client_credentials``
@@ -22,6 +52,7 @@ Errors are ``{"error_code", "message"}`` (the OpenAPI's shape). Codes used:
                                    last use) or is unknown
 404   ``USER_ACCOUNT_NOT_FOUND``, ``ENROLLMENT_NOT_FOUND``, ``LEARNING_OBJECT_NOT_FOUND``,
       ``NOT_FOUND`` (no such route), 405 ``METHOD_NOT_ALLOWED``
+403   ``FORBIDDEN`` (the ``"403"`` fault only; the OpenAPI documents 403 without a body)
 429   ``TOO_MANY_REQUESTS``; 500 ``INTERNAL_SERVER_ERROR``; 503 ``SERVICE_UNAVAILABLE``;
 502   an HTML page, as a gateway in front of the API sends one (clients must not assume JSON)
 ====  ===========================  ==========================================================
@@ -30,8 +61,10 @@ Other choices: query parameters this sandbox does not model (``providers[]``, ``
 are ignored; a scroll remembers its first request's filters, ``include[]`` and ``limit`` and
 ignores any other parameter sent with ``scroll_id``; the listing's default order is title
 ascending (``sort`` given without ``order`` is descending, the OpenAPI default);
-``GET /user-accounts`` (absent from the OpenAPI) pages like the enrollment list: ``limit``
-1..50 (default 20), ``offset``, ``limit + offset <= 10,000``, in id order.
+``GET /user-accounts`` pages like the enrollment list: ``limit`` 1..50 (default 20), ``offset``,
+``limit + offset <= 10,000``, in id order; its hits are short (``{"id", "status"}``) unless
+:attr:`Go1App.user_list_shape` is ``"long"`` (the full accounts: the hit shape is undocumented,
+so a client must cope with either).
 """
 
 from __future__ import annotations
@@ -46,21 +79,44 @@ from typing import Any
 from sandbox.go1 import vocab
 from sandbox.go1.store import EnrollmentQuery, Go1Store, LearningObjectQuery
 from sandbox.go1.timefmt import US_PER_SECOND, parse_us
-from sandbox.httpserver import HttpError, Request, Response, Router
+from sandbox.httpserver import Handler, HttpError, Request, Response, Router
 
 API_VERSION = "2025-01-01"
-ENROLLMENTS_PATH = "/report-data/enrolment/enrollments"
+#: the enrollment list as the gateway serves it (Go1's collections, the contract README)
+GATEWAY_ENROLLMENTS_PATH = "/enrollments"
+#: the list where the OpenAPI's relative ``servers:`` entry would put it, read as gateway-relative
+OPENAPI_SERVER_ENROLLMENTS_PATH = "/report-data/enrolment/enrollments"
+#: Every route served, ``(method, path pattern) -> the scope its token must carry`` (``None``:
+#: none). The enrollment list is keyed by :data:`GATEWAY_ENROLLMENTS_PATH` and served at the
+#: app's ``enrollments_path``. A route missing here is not served at all, so this is also the
+#: list of what the documents describe (see the module docstring).
+ROUTE_SCOPES: dict[tuple[str, str], str | None] = {
+    ("POST", "/oauth/token"): None,
+    ("GET", "/learning-objects"): "lo.read",
+    ("GET", "/learning-objects/{id}"): "lo.read",
+    ("GET", GATEWAY_ENROLLMENTS_PATH): "enrollment.read",
+    ("GET", "/enrollments/{id}"): "enrollment.read",
+    ("GET", "/user-accounts"): "user.read",
+    ("GET", "/user-accounts/{id}"): "user.read",
+}
+#: what the integration's token carries unless a test removes some (Go1's scope page)
+DEFAULT_SCOPES = frozenset({"lo.read", "enrollment.read", "user.read", "webhook.read",
+                            "webhook.write"})
+#: ``GET /user-accounts`` hits: ``{"id", "status"}`` (public fixtures) or the full account
+USER_LIST_SHAPES = ("short", "long")
 RESULT_WINDOW = 10_000
 INCLUDES = ("core", "relevance", "pricing", "lifecycle", "skills", "quality", "revisions",
             "provider", "playback_behavior", "topics", "images", "preview", "tags", "offerings",
             "presentation", "accessibility")
 ENROLLMENT_STATUSES = ("completed", "in-progress", "not-started", "assigned")
 _SCROLL_ID = re.compile(r"^[A-Za-z0-9_-]{64}$")
-# 403 is not in Go1's OpenAPI; FORBIDDEN is this sandbox's choice for a missing scope.
+# The OpenAPI documents 403 ("insufficient roles") without a body; FORBIDDEN is this sandbox's
+# code for the "403" fault. A missing scope is not a 403 on Go1: see ``_MISSING_SCOPES``.
 _STATUS_CODES = {401: "AUTH_TOKEN_INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND",
                  405: "METHOD_NOT_ALLOWED",
                  429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR",
                  503: "SERVICE_UNAVAILABLE"}
+_MISSING_SCOPES = {"message": "Missing scopes"}  # Go1's exact body: no error_code
 _BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "
                 "Gateway</h1></center></body></html>\n")
 
@@ -79,6 +135,17 @@ def error_response(status: int, message: str) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
+
+
+def _check_enrollments_path(path: str) -> str:
+    """A path the router can serve and that takes no other route's place."""
+    if not path.startswith("/") or path == "/" or path.endswith("/") or \
+            any(c in path for c in "{}?#"):
+        raise ValueError(f"enrollments_path must be a plain absolute path like "
+                         f"{GATEWAY_ENROLLMENTS_PATH!r}, got {path!r}")
+    if path != GATEWAY_ENROLLMENTS_PATH and any(pattern == path for _, pattern in ROUTE_SCOPES):
+        raise ValueError(f"enrollments_path {path!r} is another route's path")
+    return path
 
 
 def _invalid(message: str) -> HttpError:
@@ -151,27 +218,50 @@ class _Scroll:
 
 
 class Go1App:
-    """Route handlers over a :class:`Go1Store`; tokens and scrolls live here."""
+    """Route handlers over a :class:`Go1Store`; tokens, scrolls, scopes and knobs live here.
+
+    ``enrollments_path`` is where the enrollment list answers: the gateway's ``/enrollments``
+    unless a test models a gateway that follows the OpenAPI's relative server entry
+    (:data:`OPENAPI_SERVER_ENROLLMENTS_PATH`); ``/enrollments`` then answers 404.
+    """
 
     def __init__(self, store: Go1Store, now_us: Callable[[], int], client_id: str,
-                 client_secret: str) -> None:
+                 client_secret: str, enrollments_path: str = GATEWAY_ENROLLMENTS_PATH) -> None:
         self.store = store
         self.now_us = now_us
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl_seconds = 43_200
         self.scroll_ttl_seconds = 300
+        #: the scopes every token carries, read at each request (a live, mutable set)
+        self.scopes: set[str] = set(DEFAULT_SCOPES)
+        #: ``"short"`` or ``"long"`` hits for ``GET /user-accounts`` (see USER_LIST_SHAPES)
+        self.user_list_shape = "short"
+        self._enrollments_path = _check_enrollments_path(enrollments_path)
         self._tokens: dict[str, int] = {}
         self._scrolls: dict[str, _Scroll] = {}
         self._lock = threading.Lock()  # tokens and scrolls
+        handlers: dict[tuple[str, str], Handler] = {
+            ("POST", "/oauth/token"): self.token,
+            ("GET", "/learning-objects"): self.list_learning_objects,
+            ("GET", "/learning-objects/{id}"): self.get_learning_object,
+            ("GET", GATEWAY_ENROLLMENTS_PATH): self.list_enrollments,
+            ("GET", "/enrollments/{id}"): self.get_enrollment,
+            ("GET", "/user-accounts"): self.list_user_accounts,
+            ("GET", "/user-accounts/{id}"): self.get_user_account,
+        }
+        assert handlers.keys() == ROUTE_SCOPES.keys(), "every route needs its ROUTE_SCOPES row"
         self.router = Router()
-        self.router.add("POST", "/oauth/token", self.token)
-        self.router.add("GET", "/learning-objects", self.list_learning_objects)
-        self.router.add("GET", "/learning-objects/{id}", self.get_learning_object)
-        self.router.add("GET", ENROLLMENTS_PATH, self.list_enrollments)
-        self.router.add("GET", "/enrollments/{id}", self.get_enrollment)
-        self.router.add("GET", "/user-accounts", self.list_user_accounts)
-        self.router.add("GET", "/user-accounts/{id}", self.get_user_account)
+        for (method, pattern), scope in ROUTE_SCOPES.items():
+            handler = handlers[(method, pattern)]
+            path = enrollments_path if pattern == GATEWAY_ENROLLMENTS_PATH else pattern
+            self.router.add(method, path,
+                            handler if scope is None else self._guard(scope, handler))
+
+    @property
+    def enrollments_path(self) -> str:
+        """Where the enrollment list answers (fixed at construction: it is a route)."""
+        return self._enrollments_path
 
     # auth -----------------------------------------------------------------------------
     def token(self, req: Request) -> Response:
@@ -197,11 +287,29 @@ class Go1App:
         with self._lock:
             self._tokens = {}
 
-    def _authorize(self, req: Request) -> None:
+    def _guard(self, scope: str, handler: Handler) -> Handler:
+        """``handler`` behind the checks every API call passes first (see :meth:`_authorize`).
+
+        Wrapping at registration, rather than a call at the top of each handler, means no route
+        can be served without its scope.
+        """
+
+        def guarded(req: Request) -> Response:
+            self._authorize(req, scope)
+            return handler(req)
+
+        return guarded
+
+    def _authorize(self, req: Request, scope: str) -> None:
+        """The token, then its scope, then ``Api-Version``, the order this sandbox pins: a bad
+        token is ``AUTH_TOKEN_INVALID`` whatever the scopes, and a missing scope comes before
+        any other fault of the request, so a client (and a test) can tell it from all of them."""
         scheme, _, token = req.headers.get("authorization", "").partition(" ")
         expires = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if expires is None or self.now_us() >= expires:
             raise HttpError(error_response(401, "Invalid credentials."))
+        if scope not in self.scopes:
+            raise HttpError(Response(401, dict(_MISSING_SCOPES)))
         version = req.headers.get("api-version")
         if version != API_VERSION:
             raise error(400, "INVALID_API_VERSION",
@@ -240,7 +348,6 @@ class Go1App:
                     if lo in store.learning_objects]
 
     def list_learning_objects(self, req: Request) -> Response:
-        self._authorize(req)
         scroll_id = req.arg("scroll_id")
         if scroll_id is not None:
             return self._scroll_page(scroll_id)
@@ -281,7 +388,6 @@ class Go1App:
                               "next_scroll_id": scroll_id})
 
     def get_learning_object(self, req: Request) -> Response:
-        self._authorize(req)
         includes = self._includes(req)
         with self.store.lock:
             doc = self.store.find_learning_object(req.params["id"])
@@ -299,7 +405,7 @@ class Go1App:
                         "(for example by update_time window) to read further.")
 
     def list_enrollments(self, req: Request) -> Response:
-        self._authorize(req)
+        """The parent enrollments, at :attr:`enrollments_path` (``/enrollments`` by default)."""
         limit = _int(req, "limit", 20, 1, 50)
         offset = _int(req, "offset", 0, 0, None)
         self._check_window(limit, offset)
@@ -331,7 +437,6 @@ class Go1App:
 
     def get_enrollment(self, req: Request) -> Response:
         """The slim enrollment; note the OpenAPI spells ``parent_enrollment_id`` here."""
-        self._authorize(req)
         doc = self.store.enrollment(req.params["id"])
         if doc is None:
             raise error(404, "ENROLLMENT_NOT_FOUND", f"Enrollment {req.params['id']} not found.")
@@ -340,16 +445,17 @@ class Go1App:
 
     # users ----------------------------------------------------------------------------
     def list_user_accounts(self, req: Request) -> Response:
-        self._authorize(req)
+        """Not in the OpenAPI (see the module docstring): ids and statuses, to discover accounts."""
         limit = _int(req, "limit", 20, 1, 50)
         offset = _int(req, "offset", 0, 0, None)
         self._check_window(limit, offset)
-        total, hits = self.store.user_page(limit, offset)
+        total, hits = self.store.user_page(limit, offset,
+                                           short=self.user_list_shape == "short")
         return Response(200, {"total": total, "hits": hits})
 
     def get_user_account(self, req: Request) -> Response:
-        self._authorize(req)
-        account = self.store.user_accounts.get(req.params["id"])
+        """Not in the OpenAPI either: the full account, the one source of a learner's email."""
+        account = self.store.user_account(req.params["id"])
         if account is None:
             raise error(404, "USER_ACCOUNT_NOT_FOUND",
                         f"User account {req.params['id']} not found.")

@@ -1,4 +1,4 @@
-"""Seeded enrollments: the parent enrollments ``GET /report-data/enrolment/enrollments`` lists.
+"""Seeded enrollments: the parent enrollments the enrollment list (``GET /enrollments``) serves.
 
 Fields are those of the list hit in ``sandbox/contracts/go1-openapi.yml``. Times are spread over
 ``[seed.start, seed.end]`` (never before the learning object's creation), with

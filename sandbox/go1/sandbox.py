@@ -3,7 +3,8 @@
 Tests and benchmarks point the real extract code at :attr:`Go1Sandbox.url` (``sb.env()`` gives
 the settings' environment variables), change data between runs through the methods below (each
 change sets the object's ``updated_time`` to :meth:`Go1Sandbox.now`, as Go1 would), inject
-faults through :attr:`Go1Sandbox.faults`, and assert on :attr:`Go1Sandbox.requests`.
+faults through :attr:`Go1Sandbox.faults`, take a scope away through :attr:`Go1Sandbox.scopes`,
+and assert on :attr:`Go1Sandbox.requests`.
 
 Learning objects are changed copy-on-write (a section dict is replaced, never edited in place),
 so a response being serialised on another thread never sees half a change.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sandbox.go1.app import Go1App, error_response
+from sandbox.go1.app import GATEWAY_ENROLLMENTS_PATH, USER_LIST_SHAPES, Go1App, error_response
 from sandbox.go1.data import Go1Seed, gc_paused, generate
 from sandbox.go1.store import EnrollmentsView, Go1Store
 from sandbox.go1.timefmt import format_us, style_for, to_us, truncate
@@ -30,14 +31,16 @@ class Go1Sandbox(ServedApi):
 
     def __init__(self, seed: Go1Seed | None = None, client_id: str = "sandbox-go1-client",
                  client_secret: str = "sandbox-go1-secret",
-                 portal_url: str = "https://acme.mygo1.com") -> None:
+                 portal_url: str = "https://acme.mygo1.com",
+                 enrollments_path: str = GATEWAY_ENROLLMENTS_PATH) -> None:
         self.seed = seed or Go1Seed()
         self.client_id = client_id
         self.client_secret = client_secret
         self.portal_url = portal_url
         with gc_paused():
             self._store = Go1Store(generate(self.seed))
-        self._app = Go1App(self._store, lambda: to_us(self.now()), client_id, client_secret)
+        self._app = Go1App(self._store, lambda: to_us(self.now()), client_id, client_secret,
+                           enrollments_path)
         self._server = ApiServer(self._app.router, error_response, clock=self.now)
 
     # serving ----------------------------------------------------------------------------
@@ -52,6 +55,13 @@ class Go1Sandbox(ServedApi):
                 "GO1_PORTAL_URL": self.portal_url, "GO1_CLIENT_ID": self.client_id,
                 "GO1_CLIENT_SECRET": self.client_secret}
 
+    @property
+    def enrollments_path(self) -> str:
+        """Where the enrollment list answers: ``/enrollments`` unless the constructor moved it
+        (``enrollments_path=OPENAPI_SERVER_ENROLLMENTS_PATH`` models a gateway that follows the
+        OpenAPI's relative ``servers:`` entry; ``/enrollments`` then answers 404)."""
+        return self._app.enrollments_path
+
     # knobs ------------------------------------------------------------------------------
     @property
     def scroll_ttl_seconds(self) -> int:
@@ -60,6 +70,30 @@ class Go1Sandbox(ServedApi):
     @scroll_ttl_seconds.setter
     def scroll_ttl_seconds(self, value: int) -> None:
         self._app.scroll_ttl_seconds = value
+
+    @property
+    def scopes(self) -> set[str]:
+        """The scopes the integration's token carries, live: every route checks its own at each
+        request, so ``sb.scopes.discard("user.read")`` makes ``/user-accounts`` answer 401
+        ``{"message": "Missing scopes"}`` even for a token issued before."""
+        return self._app.scopes
+
+    @scopes.setter
+    def scopes(self, value: set[str] | frozenset[str]) -> None:
+        self._app.scopes = set(value)
+
+    @property
+    def user_list_shape(self) -> str:
+        """``GET /user-accounts`` hits: ``"short"`` (``{"id", "status"}``, as public client
+        fixtures show them) or ``"long"`` (the full account objects). The shape is undocumented,
+        so a client that reads only ids from the list works with either."""
+        return self._app.user_list_shape
+
+    @user_list_shape.setter
+    def user_list_shape(self, value: str) -> None:
+        if value not in USER_LIST_SHAPES:
+            raise ValueError(f"user_list_shape must be one of {USER_LIST_SHAPES}, got {value!r}")
+        self._app.user_list_shape = value
 
     # data -------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ Everything is guarded by one re-entrant lock: the HTTP threads read while a test
 from __future__ import annotations
 
 import bisect
+import copy
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ def _created_key(record: Enrollment) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class EnrollmentQuery:
-    """A validated ``GET /report-data/enrolment/enrollments`` request."""
+    """A validated enrollment list request (``GET /enrollments``, or the app's
+    ``enrollments_path``)."""
 
     limit: int = 20
     offset: int = 0
@@ -336,5 +338,22 @@ class Go1Store:
             return self.start(old.lo, old.user, now_us, status)
 
     # users ----------------------------------------------------------------------------
-    def user_page(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-        return len(self._users), self._users[offset:offset + limit]
+    def user_page(self, limit: int, offset: int,
+                  short: bool = True) -> tuple[int, list[dict[str, Any]]]:
+        """``(total, hits)`` of ``GET /user-accounts``, in id order.
+
+        Short hits are ``{"id", "status"}``, as public client fixtures show the list (no email:
+        a client must read ``GET /user-accounts/{id}`` for that); long ones are the full account
+        objects (copies). Built under the lock, so a concurrent email edit is never half seen.
+        """
+        with self.lock:
+            page = self._users[offset:offset + limit]
+            if not short:
+                return len(self._users), copy.deepcopy(page)
+            return len(self._users), [{"id": a["id"], "status": a["status"]} for a in page]
+
+    def user_account(self, user_id: str) -> dict[str, Any] | None:
+        """A copy of the account ``GET /user-accounts/{id}`` serves, taken under the lock."""
+        with self.lock:
+            account = self.user_accounts.get(user_id)
+            return None if account is None else copy.deepcopy(account)

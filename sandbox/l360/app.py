@@ -1,13 +1,18 @@
 """The 360Learning API v2 routes: token, integrations, users, groups, courses, stats, bulk.
 
 Paths, methods, request schemas and response shapes are the OpenAPI files'
-(``sandbox/contracts/360learning-{core,bulk}-api.json``). Every route goes through the same
-gate, in this order:
+(``sandbox/contracts/360learning-{core,bulk}-api.json``); every route is one of their
+operations (:meth:`L360App._add` refuses any other), so an undocumented path answers 404
+``notFound``. Every route goes through the same gate, in this order:
 
 1. bearer token (not for the token endpoint): none, unknown, expired → 401 ``invalid_token``;
 2. ``360-api-version: v2.0`` where the operation declares it (all but the token endpoint);
-3. rate limit (one sliding second per platform: GET and writes counted apart) → 429;
-4. query filters (deepObject ``field[op]=``) and JSON body against the operation's schemas.
+3. the OAuth scope the operation's description names, among :attr:`L360App.scopes` (the
+   scopes the client's token carries) → 403 ``invalid_scope``, whose message is the OpenAPI's
+   403 description and does not name the scope (the files promise only "a human-readable
+   message", so a client cannot rely on reading the scope from it);
+4. rate limit (one sliding second per platform: GET and writes counted apart) → 429;
+5. query filters (deepObject ``field[op]=``) and JSON body against the operation's schemas.
 
 Error bodies. Documented by the OpenAPI: 401 ``{"error": "invalid_token"}``; 429
 ``{"error": "tooManyRequests"}`` (core) and ``bulkOperationsConcurrencyLimitReached`` (bulk);
@@ -16,7 +21,7 @@ token 400 ``invalid_request`` / ``unsupported_grant_type`` and 401 ``invalid_cli
 ``reservedPlatformName`` / ``duplicateExternalPlatform``, 404 ``groupNotFound`` /
 ``userNotFound``; 404 ``integrationNotFound``, ``bulkOperationNotFound``, ``courseNotFound``,
 ``groupNotFound``, ``userNotFound``; 400 ``courseNotBelongToIntegration`` (external course
-read-back) and ``bulkOperationNotRun`` (results too early).
+read-back) and ``bulkOperationNotRun`` (results too early); 403 ``invalid_scope``.
 
 Chosen here, where the OpenAPI is silent (all ``{"error": {"code", "message"}}``):
 
@@ -32,7 +37,12 @@ Chosen here, where the OpenAPI is silent (all ``{"error": {"code", "message"}}``
 Paging: ``Link: <url>; rel="next"`` with a ``page`` parameter (1-based) added to the request's
 own query; page sizes are the OpenAPI's (users 500, integrations 100, course stats 500, bulk
 operations 20, group content ids 10,000) and can be lowered in :attr:`L360App.page_sizes`.
-Filters compare exactly, except ``mail`` (case-insensitive). Bulk operations list oldest first.
+Filters compare exactly, ``mail`` included (case-sensitive: the OpenAPI does not say that
+360Learning folds case, so a client must not rely on it). Bulk operations list oldest first.
+
+Courses: ``PUT /courses/{courseId}/archive`` archives or restores one course (any integration's)
+and answers its ``CourseDTO``; an upsert replaces a course's data but leaves it archived or not
+(:func:`sandbox.l360.processors.upsert_course`), as restoring is this separate call.
 """
 
 from __future__ import annotations
@@ -60,7 +70,14 @@ OPERATION_PATH = "/api/v2/bulk/operations/{bulkOperationId}"
 DEFAULT_PAGE_SIZES = {"users": 500, "integrations": 100, "courseStats": 500, "courses": 500,
                       "bulkOperations": 20, "contentIds": 10_000}
 RESERVED_PLATFORM_NAMES = ("360Learning", "Go1-reserved")
-_CODES = {400: "invalidInput", 403: "invalid_scope", 404: "notFound", 405: "methodNotAllowed",
+#: the scopes go1sync uses (sync, reconcile, restore): what the sandbox's token carries
+DEFAULT_SCOPES = ("integrations:read", "integrations:write", "integrations:bulk",
+                  "bulkOperations:read", "users:read", "groups:read", "groups:bulk",
+                  "courses:read", "courses:write", "courseStats:read")
+#: the OpenAPI's 403 description, served as the message: it names no scope
+INVALID_SCOPE_MESSAGE = ("The given access token does not have the required OAuth scope to "
+                         "execute the request.")
+_CODES = {400: "invalidInput", 404: "notFound", 405: "methodNotAllowed",
           500: "internalServerError", 503: "serviceUnavailable"}
 _BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "
                 "Gateway</h1></center></body></html>\n")
@@ -84,25 +101,26 @@ def error_response(status: int, message: str) -> Response:
         return response
     if status == 429:
         return Response(429, {"error": "tooManyRequests"})
+    if status == 403:  # an injected 403 looks like the gate's own (see L360App._authorize_scope)
+        return Response(403, {"error": {"code": "invalid_scope",
+                                        "message": INVALID_SCOPE_MESSAGE}})
     if status == 502:
         return Response(502, _BAD_GATEWAY, content_type="text/html")
     return Response(status, {"error": {"code": _CODES.get(status, "error"), "message": message}})
 
 
-def _accepts(operator: str, value: Any, wanted: Any, fold: bool) -> bool:
-    """One deepObject filter operator (``eq ne in nin lt gte``) on one value."""
-    def norm(text: Any) -> Any:
-        return text.lower() if fold and isinstance(text, str) else text
+def _accepts(operator: str, value: Any, wanted: Any) -> bool:
+    """One deepObject filter operator (``eq ne in nin lt gte``) on one value, compared exactly
+    (strings case-sensitively: nothing in the OpenAPI says a filter folds case)."""
     if operator in ("lt", "gte"):
         if value is None:
             return False
         moment, bound = parse_time(value), parse_time(wanted)
         return moment < bound if operator == "lt" else moment >= bound
-    value = norm(value)
     if operator in ("in", "nin"):
-        return (value in [norm(w) for w in wanted]) == (operator == "in")
+        return (value in wanted) == (operator == "in")
     if operator in ("eq", "ne"):
-        return (value == norm(wanted)) == (operator == "eq")
+        return (value == wanted) == (operator == "eq")
     return True  # an operator the OpenAPI does not declare was not parsed into the filters
 
 
@@ -119,14 +137,14 @@ class Call:
     def params(self) -> dict[str, str]:
         return self.request.params
 
-    def keep(self, items: list[dict[str, Any]], fields: dict[str, str],
-             fold: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    def keep(self, items: list[dict[str, Any]],
+             fields: dict[str, str]) -> list[dict[str, Any]]:
         """The items every filter accepts (``fields``: filter name -> item key)."""
         chosen = items
         for name, condition in self.filters.items():
             key = fields.get(name, name)
             chosen = [item for item in chosen
-                      if all(_accepts(op, item.get(key), wanted, name in fold)
+                      if all(_accepts(op, item.get(key), wanted)
                              for op, wanted in condition.items())]
         return chosen
 
@@ -147,6 +165,7 @@ class L360App:
         self.token_ttl_seconds = 3600
         self.page_sizes = dict(DEFAULT_PAGE_SIZES)
         self.reserved_platform_names = set(RESERVED_PLATFORM_NAMES)
+        self.scopes = set(DEFAULT_SCOPES)
         self._tokens: dict[str, datetime] = {}
         self._token_lock = threading.Lock()
         self._token_rng = random.Random(f"{seed}:tokens")
@@ -167,6 +186,7 @@ class L360App:
         add("GET", "/api/v2/courses/stats", self.course_stats)
         add("GET", "/api/v2/courses", self.list_courses)
         add("GET", "/api/v2/courses/{courseId}", self.get_course)
+        add("PUT", "/api/v2/courses/{courseId}/archive", self.archive_course)
         courses = "/api/v2/bulk/integrations/{integrationId}/courses"
         add("PUT", courses, self._integration_bulk(kinds.IMPORT_COURSES))
         add("DELETE", courses, self._integration_bulk(kinds.ARCHIVE_COURSES))
@@ -182,6 +202,8 @@ class L360App:
 
     # the gate ---------------------------------------------------------------------------
     def _add(self, method: str, path: str, handler: Handler, authenticated: bool = True) -> None:
+        """Route one OpenAPI operation (``KeyError`` for a path or method neither file has, so
+        the sandbox cannot serve an undocumented route) behind the gate."""
         operation = self.spec.operation(method, path)
         bulk = path.startswith("/api/v2/bulk/") and method != "GET"
 
@@ -193,6 +215,7 @@ class L360App:
                 raise fail(400, "invalidInput",
                            f"The 360-api-version header is required and must be {API_VERSION}.")
             if authenticated:
+                self._authorize_scope(operation)
                 self._rate_limit(request.method)
             call = Call(request, operation)
             call.filters, problem = operation.filters(request.query)
@@ -210,6 +233,12 @@ class L360App:
             expires = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if expires is None or self.now() >= expires:
             raise HttpError(error_response(401, "invalid token"))
+
+    def _authorize_scope(self, operation: Operation) -> None:
+        """403 when the token lacks the operation's scope. The set is read per request, so a
+        test that removes a scope affects tokens already issued (as if they were reissued)."""
+        if operation.scope is not None and operation.scope not in self.scopes:
+            raise HttpError(error_response(403, INVALID_SCOPE_MESSAGE))
 
     def _rate_limit(self, method: str) -> None:
         if not self.faults.rate_limits:
@@ -345,7 +374,7 @@ class L360App:
     def list_users(self, call: Call) -> Response:
         with self.store.lock:
             users = [dict(user) for user in self.store.users.values()]
-        return self._page(call, call.keep(users, {}, fold=("mail",)), "users")
+        return self._page(call, call.keep(users, {}), "users")
 
     def get_user(self, call: Call) -> Response:
         user = self.store.users.get(call.params["userId"])
@@ -377,6 +406,16 @@ class L360App:
             course = self.store.course_by_id(call.params["courseId"])
             if course is None:
                 raise fail(404, "courseNotFound", f"Course {call.params['courseId']} not found.")
+            return Response(200, self._course_dto(course))
+
+    def archive_course(self, call: Call) -> Response:
+        """Archive (``{"archived": true}``) or restore (``false``) one course, found by its
+        courseId in any integration; ``modifiedAt`` stays (OpenAPI, ``CourseDTO.modifiedAt``)."""
+        with self.store.lock:
+            course = self.store.course_by_id(call.params["courseId"])
+            if course is None:
+                raise fail(404, "courseNotFound", f"Course {call.params['courseId']} not found.")
+            course["archived"] = bool(call.body["archived"])
             return Response(200, self._course_dto(course))
 
     def list_courses(self, call: Call) -> Response:

@@ -10,7 +10,11 @@ under load and when a bulk operation goes wrong:
   ``bulkOperationsConcurrencyLimitReached``;
 - ``operation_delay_s``: how long an operation stays in each of pending, queued and running;
 - :meth:`L360Faults.operation_error_next`: the next submitted operations end in ``error``;
-- :meth:`L360Faults.item_error`: chosen items of any operation get an ``error`` result.
+- :meth:`L360Faults.item_error`: chosen items of any operation get an ``error`` result;
+- :attr:`L360Faults.resource_ids`: what a course upsert's success results carry as
+  ``resourceId``, which the OpenAPI documents only as "the unique ID of the impacted resource":
+  the course's courseId (``"course_id"``, what the sandbox has always answered) or another
+  ObjectId (``"opaque"``), so a client that takes it for a courseId without checking is caught.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ItemPredicate = Callable[[dict[str, Any]], bool]
+RESOURCE_ID_MODES = ("course_id", "opaque")
 
 
 def item_keys(item: dict[str, Any]) -> set[str]:
@@ -63,9 +68,25 @@ class L360Faults:
         self.max_running_bulk = 3
         self.operation_delay_s = 0.02
         self.expires_in_as_string: bool | None = None  # None: decided per token by the seed
+        self._resource_ids = "course_id"
         self._lock = threading.Lock()
         self._operation_errors: deque[OperationErrorPlan] = deque()
         self._item_rules: list[ItemErrorRule] = []
+
+    @property
+    def resource_ids(self) -> str:
+        """``resourceId`` of a course upsert's success result: ``"course_id"`` (default) the
+        course's courseId; ``"opaque"`` a different 24-hex ObjectId, the same for the same
+        course every time and never a courseId (sharing it answers "Course not found"). Read
+        when an operation's items are applied; archive, sharing and statistics results keep
+        theirs."""
+        return self._resource_ids
+
+    @resource_ids.setter
+    def resource_ids(self, value: str) -> None:
+        if value not in RESOURCE_ID_MODES:
+            raise ValueError(f"resource_ids must be one of {RESOURCE_ID_MODES}, not {value!r}")
+        self._resource_ids = value
 
     def operation_error_next(self, n: int = 1, after_items: int = 0,
                              message: str = "The bulk operation failed unexpectedly.") -> None:

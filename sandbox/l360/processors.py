@@ -70,7 +70,14 @@ def _integration(store: L360Store, operation: dict[str, Any]) -> dict[str, Any]:
 # courses --------------------------------------------------------------------------------
 def upsert_course(store: L360Store, operation: dict[str, Any], item: dict[str, Any],
                   now: str) -> str:
-    """Create, or replace whole (every field not sent is gone), and un-archive."""
+    """Create, or replace whole (every field not sent is gone); an archived course stays
+    archived.
+
+    The OpenAPI says a match "is replaced with the new data" and documents restoring as its own
+    call (``PUT /courses/{courseId}/archive``), so the strictest reading is that an upsert does
+    not restore: a client that wants an archived course back must restore it. ``archived`` is
+    platform state, not course data; a new course is not archived.
+    """
     integration = _integration(store, operation)
     author = item.get("authorId") or integration["authorId"]
     if author not in store.users:
@@ -81,7 +88,7 @@ def upsert_course(store: L360Store, operation: dict[str, Any], item: dict[str, A
     course.setdefault("contentType", "course")
     course["authorId"] = author
     course.update(integrationId=integration["_id"], groupId=integration["groupId"],
-                  archived=False, modifiedAt=now)
+                  archived=bool(previous and previous["archived"]), modifiedAt=now)
     if previous is None:
         course["courseId"] = store.ids.new("course")
         course["createdAt"] = now

@@ -4,7 +4,8 @@ Tests point the load code at :attr:`L360Sandbox.url` (``sb.env()`` gives the set
 environment variables), then assert on what the platform now holds (:attr:`courses`,
 :attr:`catalog`, :attr:`library`, :attr:`attempts`, :attr:`operations`) and on what the client
 sent (:attr:`requests`). Gateway faults are :attr:`faults` (shared with the Go1 sandbox);
-360Learning's own limits and bulk failures are :attr:`faults_360`.
+360Learning's own limits, bulk failures and ``resourceId`` reading are :attr:`faults_360`; the
+OAuth scopes the client's token carries are :attr:`scopes`.
 
 The inspection properties return copies taken under the store lock, so a test can hold them
 while the bulk worker goes on.
@@ -80,6 +81,14 @@ class L360Sandbox(ServedApi):
         return self._app.page_sizes
 
     @property
+    def scopes(self) -> set[str]:
+        """Live set of the OAuth scopes the client's token carries (default: every scope
+        go1sync uses, :data:`sandbox.l360.app.DEFAULT_SCOPES`). An operation whose scope is
+        missing answers 403 ``invalid_scope``, tokens already issued included:
+        ``sb.scopes.discard("bulkOperations:read")``."""
+        return self._app.scopes
+
+    @property
     def reserved_platform_names(self) -> set[str]:
         """Live set of names ``POST /integrations`` refuses (case-insensitive)."""
         return self._app.reserved_platform_names
@@ -91,7 +100,9 @@ class L360Sandbox(ServedApi):
     # data -------------------------------------------------------------------------------
     def add_user(self, email: str, first_name: str | None = None,
                  last_name: str | None = None) -> str:
-        """A learner with that email (the existing id if the email, any case, is taken)."""
+        """A learner with that email (the existing id if the email, in any case, is taken:
+        a platform keeps emails unique). Statistics and ``mail[eq]`` then match it only
+        exactly as given here."""
         return self._store.add_user(email, first_name, last_name)
 
     def delete_user(self, email: str) -> None:
@@ -191,14 +202,17 @@ class L360Sandbox(ServedApi):
                 (copied["courseId"], copied["userId"]), []).append(copied)
 
     def add_imported_course(self, name: str) -> str:
-        """A course outside the integration (a SCORM import, say), listed by GET /courses."""
+        """A course outside the integration (a SCORM import, say), listed by GET /courses.
+
+        Authored by the admin in the first group: ``CourseDTO`` requires both as strings."""
         with self._store.lock:
             integration = "imported"
             self._store.integrations.setdefault(integration, {"externalPlatform": ""})
             course_id = self._store.ids.new("course")
             self._store.courses[(integration, f"scorm-{course_id}")] = {
-                "courseId": course_id, "name": name, "defaultLang": "en", "authorId": None,
-                "groupId": None, "createdAt": format_time(self.now()),
+                "courseId": course_id, "name": name, "defaultLang": "en",
+                "authorId": self.admin_id, "groupId": self.group_ids[0],
+                "createdAt": format_time(self.now()),
                 "modifiedAt": format_time(self.now()),
                 "archived": False,
                 "integrationId": integration}

@@ -7,7 +7,9 @@ file spells them); :class:`Spec` then gives that operation's validators:
   ``#/components/schemas/…`` reference resolved in the file it comes from;
 - each query parameter, deepObject style (``mail[eq]=…``, ``courseId[in]=a&courseId[in]=b``),
   assembled into an object and checked against the parameter's schema;
-- each path parameter (ObjectId patterns, enums) and whether ``360-api-version`` is required.
+- each path parameter (ObjectId patterns, enums) and whether ``360-api-version`` is required;
+- the OAuth scope the operation requires, read from its description ("Required OAuth scope:
+  ``courses:write``"), the only place the files state it (the token endpoint names none).
 
 ``format: date-time`` is checked (RFC 3339: a date, ``T``, a time, an offset or ``Z``); the
 OpenAPI's own ``format: ObjectId`` is left to the ``pattern`` beside it. Nothing here knows HTTP:
@@ -34,6 +36,7 @@ API_VERSION_HEADER = "360-api-version"
 _DATE_TIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 _DEEP_KEY = re.compile(r"^([A-Za-z_][\w.-]*)\[(\w+)\](\[\])?$")
+_SCOPE = re.compile(r"Required OAuth scope:\s*`([^`]+)`")
 
 FORMATS = FormatChecker(formats=())
 
@@ -86,6 +89,7 @@ class Operation:
     query_arrays: dict[str, frozenset[str]] = field(default_factory=dict)
     path_params: dict[str, Draft202012Validator] = field(default_factory=dict)
     body_schema: dict[str, Any] = field(default_factory=dict)
+    scope: str | None = None  # None: the operation names no scope (the token endpoint)
 
     def body_error(self, body: Any) -> str | None:
         """The first problem with a JSON body, or ``None`` when it is valid."""
@@ -158,7 +162,8 @@ class Spec:
             return cached
         document, raw = self._find(method, path)
         version = False
-        op = Operation(method.upper(), path, raw.get("operationId", ""), False)
+        op = Operation(method.upper(), path, raw.get("operationId", ""), False,
+                       scope=required_scope(raw.get("description", "")))
         for parameter in raw.get("parameters", []):
             schema = parameter.get("schema", {})
             where = parameter.get("in")
@@ -211,6 +216,13 @@ class Spec:
             for path, methods in document["paths"].items():
                 for method in methods:
                     yield method.upper(), path
+
+
+def required_scope(description: str) -> str | None:
+    """The scope an operation's description names (each file writes it in a callout, never in
+    ``security``, whose ``oauth2`` lists are empty), or ``None`` when it names none."""
+    found = _SCOPE.search(description)
+    return found.group(1) if found else None
 
 
 def _inline(node: Any, schemas: dict[str, Any], seen: tuple[str, ...]) -> Any:

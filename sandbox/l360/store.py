@@ -61,6 +61,7 @@ class L360Store:
         self.integrations: dict[str, dict[str, Any]] = {}
         self.courses: dict[tuple[str, str], dict[str, Any]] = {}
         self.course_keys: dict[str, tuple[str, str]] = {}  # courseId -> (integration, external)
+        self.opaque_ids: dict[str, str] = {}  # courseId -> its "opaque" upsert resourceId
         self.catalog: dict[str, set[str]] = {}
         self.library: dict[str, set[str]] = {}
         self.attempts: list[dict[str, Any]] = []
@@ -81,7 +82,11 @@ class L360Store:
 
     def add_user(self, mail: str, first_name: str | None = None, last_name: str | None = None,
                  admin: bool = False, status: str = "active") -> str:
-        """A user with that mail (the existing id when the mail is already taken)."""
+        """A user with that mail (the existing id when the mail is already taken).
+
+        "Taken" ignores case: a platform keeps emails unique, so it would not hold both
+        ``Ada@x.com`` and ``ada@x.com``. Looking a user up is exact (:meth:`find_user`).
+        """
         key = mail.strip().lower()
         if not key:
             raise ValueError("a user needs a mail")
@@ -106,10 +111,20 @@ class L360Store:
             return user_id
 
     def find_user(self, kind: str, value: str) -> dict[str, Any] | None:
-        """By ``mail`` (case-insensitive) or ``internalId``; deleted users are not found."""
+        """By ``mail`` or ``internalId``; deleted users are not found.
+
+        A mail matches only when it is exactly the user's ``mail`` (case and spaces included):
+        the OpenAPI does not say 360Learning folds case, so the strictest reading is that it
+        does not, and a client must send the mail as the platform holds it.
+        """
         with self.lock:
-            user_id = self.user_by_mail.get(value.strip().lower()) if kind == "mail" else value
-            user = self.users.get(user_id or "")
+            if kind == "mail":
+                user_id = self.user_by_mail.get(value.strip().lower())
+                user = self.users.get(user_id or "")
+                if user is not None and user["mail"] != value:
+                    user = None
+            else:
+                user = self.users.get(value)
             return None if user is None or user["status"] == "deleted" else user
 
     # courses ----------------------------------------------------------------------------
@@ -127,6 +142,16 @@ class L360Store:
         with self.lock:
             key = self.course_keys.get(course_id)
             return None if key is None else self.courses.get(key)
+
+    def opaque_id(self, course_id: str) -> str:
+        """A 24-hex ObjectId that stands for a course without being its courseId: the same for
+        the same course every time, drawn from its own seeded stream and checked against every
+        courseId when drawn (a later course taking it is a 2**-96 chance)."""
+        with self.lock:
+            found = self.opaque_ids.get(course_id)
+            while found is None or found in self.course_keys:
+                found = self.opaque_ids[course_id] = self.ids.new("resource")
+            return found
 
     def attempts_of(self, course_id: str, user_id: str) -> list[dict[str, Any]]:
         with self.lock:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from extract import Go1Client
+from extract.endpoints import ENROLLMENTS_PATH
 from settings import Go1Settings, Secret, load_config
 from tests.cassette_tools import filter_token, strings
 
@@ -60,7 +61,7 @@ def go1_settings(record_mode: str) -> Iterator[Go1Settings]:
 def test_token_library_page_and_enrollment_page(go1_settings: Go1Settings) -> None:
     with Go1Client(go1_settings, sleep=lambda _: None) as client:
         library = client.get("/learning-objects", LIBRARY_PARAMS)
-        enrollments = client.get(go1_settings.enrollments_path, ENROLLMENT_PARAMS)
+        enrollments = client.get(ENROLLMENTS_PATH, ENROLLMENT_PARAMS)
         stats = client.stats.snapshot()
 
     assert (stats.token_fetches, stats.requests, stats.retries) == (1, 2, 0)

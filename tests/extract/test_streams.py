@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from extract.client import Go1Client
+from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH, ENROLLMENTS_PATH
 from extract.job import run_extract
 from extract.retry import RetryPolicy
 from extract.runner import StreamOutcome, run_streams
@@ -21,7 +23,6 @@ from warehouse.cursors import get_cursor, set_cursor
 from warehouse.runs import start_run
 
 ALL = ["learning_objects", "enrollments", "user_accounts"]
-ENROLLMENTS_PATH = "/report-data/enrolment/enrollments"
 
 
 def raw_latest(config: Config, table: str, key: str) -> dict[str, dict]:
@@ -335,17 +336,159 @@ def test_a_changed_email_is_read_when_the_learner_is_active_again(go1: Go1Sandbo
     assert f"/user-accounts/{idle}" not in {r.path for r in go1.requests}
 
 
-def test_many_unknown_accounts_are_listed(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def _latest_emails(config: Config) -> dict[str, str | None]:
+    accounts = raw_latest(config, "go1_user_accounts", "user_account_id")
+    return {a: (r.get("user") or {}).get("email") for a, r in accounts.items()}
+
+
+@pytest.fixture
+def many_learners(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        tuple[Go1Sandbox, Config]]:
+    """300 learners, more than the stream reads one by one before it tries the list."""
     monkeypatch.setattr(user_accounts, "LIST_WHEN_UNKNOWN_OVER", 10)
     seed = Go1Seed(seed=5, learning_objects=30, users=300, enrollments=900)
     with Go1Sandbox(seed).serve() as go1:
-        config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+        yield go1, load_config(env={**go1.env(),
+                                    "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+
+
+def _every_learner_has_an_email(go1: Go1Sandbox, config: Config) -> None:
+    emails = _latest_emails(config)
+    mentioned = {str(e["user_account_id"]) for e in go1.enrollments.values()}
+    learners = mentioned - set(go1.deleted_user_ids)
+    assert learners <= set(emails)  # the list may land accounts with no enrollment too
+    assert all(emails[a] == go1.user_accounts[a]["user"].get("email") for a in learners)
+    assert sum(emails[a] is not None for a in learners) > 0.9 * len(learners)
+
+
+def test_short_list_hits_are_never_landed_and_each_account_is_read(
+        many_learners: tuple[Go1Sandbox, Config]) -> None:
+    """The list's hits are {id, status} (public client fixtures): no email can come from it."""
+    go1, config = many_learners
+    assert go1.user_list_shape == "short"
+    assert run_extract(config, ALL).ok
+    assert len(requests_to(go1, "/user-accounts")) == 1  # one page tells the reading
+    singles = [r for r in go1.requests if r.path.startswith("/user-accounts/")]
+    assert len(singles) == len({str(e["user_account_id"]) for e in go1.enrollments.values()})
+    _every_learner_has_an_email(go1, config)
+    con = open_warehouse(config.warehouse_path())
+    assert con.execute("SELECT value FROM meta.api_readings WHERE reading = "
+                       "'user_list_has_emails'").fetchall() == [("false",)]
+    con.close()
+
+    # Learners active again: read one by one again, and the list is not asked a second time.
+    go1.clear_requests()
+    for enrollment_id in sorted(go1.enrollments)[:40]:
+        if go1.enrollments[enrollment_id]["status"] != "completed":
+            go1.complete_enrollment(enrollment_id)
+    assert run_extract(config, ALL).ok
+    assert requests_to(go1, "/user-accounts") == []
+    _every_learner_has_an_email(go1, config)
+
+
+def test_long_list_hits_with_an_email_save_the_single_reads(
+        many_learners: tuple[Go1Sandbox, Config]) -> None:
+    go1, config = many_learners
+    go1.user_list_shape = "long"
+    assert run_extract(config, ALL).ok
+    assert len(requests_to(go1, "/user-accounts")) == 6  # 300 accounts, 50 a page
+    singles = {r.path.rsplit("/", 1)[1] for r in go1.requests
+               if r.path.startswith("/user-accounts/")}
+    no_email = {a for a, account in go1.user_accounts.items()
+                if not account["user"].get("email")}
+    mentioned = {str(e["user_account_id"]) for e in go1.enrollments.values()}
+    # only those the list holds no email for: gone from Go1, or without an email
+    assert singles == mentioned & (set(go1.deleted_user_ids) | no_email)
+    _every_learner_has_an_email(go1, config)
+
+
+def test_no_email_is_lost_whatever_the_list_answers_from_run_to_run(
+        many_learners: tuple[Go1Sandbox, Config]) -> None:
+    """Long, then short, then long list hits, with learners active in between; and a
+    warehouse where list hits without email were landed by an older go1sync."""
+    go1, config = many_learners
+    go1.user_list_shape = "long"
+    assert run_extract(config, ALL).ok
+    con = open_warehouse(config.warehouse_path())
+    con.execute("DELETE FROM meta.api_readings")  # ask the list again next run
+    # what go1sync before this change did: a short hit landed as an account's latest version
+    con.execute("INSERT INTO raw.go1_user_accounts SELECT _run_id, now(), 'old', "
+                "user_account_id, json_object('id', user_account_id, 'status', 'active') "
+                "FROM raw.go1_user_accounts_latest")
+    con.close()
+    for shape in ("short", "long"):
+        go1.user_list_shape = shape
+        active = [e for e in sorted(go1.enrollments)
+                  if go1.enrollments[e]["status"] == "in-progress"][:15]
+        for enrollment_id in active:  # their learners are read again this run
+            go1.complete_enrollment(enrollment_id)
         assert run_extract(config, ALL).ok
-        listing = requests_to(go1, "/user-accounts")
-        singles = [r for r in go1.requests if r.path.startswith("/user-accounts/")]
-        assert len(listing) == 6  # 300 accounts, 50 a page
-        assert len(singles) == len(go1.deleted_user_ids)
-        accounts = raw_latest(config, "go1_user_accounts", "user_account_id")
-        mentioned = {str(e["user_account_id"]) for e in go1.enrollments.values()}
-        assert mentioned - set(go1.deleted_user_ids) <= set(accounts)
+        _every_learner_has_an_email(go1, config)
+
+def _readings(config: Config) -> dict[str, str]:
+    con = open_warehouse(config.warehouse_path())
+    try:
+        return dict(con.execute("SELECT reading, value FROM meta.api_readings").fetchall())
+    finally:
+        con.close()
+
+
+def test_enrollments_come_from_the_gateway_path(go1: Go1Sandbox, config: Config) -> None:
+    assert run_extract(config, ["enrollments"]).ok
+    assert {r.path for r in go1.requests if "enrol" in r.path} == {ENROLLMENTS_PATH}
+    assert _readings(config)["enrollments_path"] == ENROLLMENTS_PATH
+    assert raw_latest(config, "go1_enrollments", "enrollment_id") == dict(go1.enrollments.items())
+
+
+def test_a_gateway_that_answers_404_is_read_at_the_openapi_form_and_remembered(
+        tmp_path: Path) -> None:
+    seed = Go1Seed(seed=7, learning_objects=40, users=20, enrollments=300)
+    with Go1Sandbox(seed, enrollments_path=ENROLLMENTS_OPENAPI_SERVER_PATH).serve() as go1:
+        config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+        report = run_extract(config, ["enrollments"])
+        assert report.ok, report.outcomes[0].error
+        tried = [(r.path, r.status) for r in go1.requests if "enrol" in r.path]
+        assert tried[0] == (ENROLLMENTS_PATH, 404)  # the gateway path once
+        assert {p for p, _ in tried[1:]} == {ENROLLMENTS_OPENAPI_SERVER_PATH}
+        assert raw_latest(config, "go1_enrollments", "enrollment_id") == dict(
+            go1.enrollments.items())
+        assert _readings(config)["enrollments_path"] == ENROLLMENTS_OPENAPI_SERVER_PATH
+        assert "read from GET /report-data/enrolment/enrollments" in report.outcomes[0].stats.notes
+
+        go1.clear_requests()  # the next run goes straight to the path that answered
+        assert run_extract(config, ["enrollments"]).ok
+        assert {r.path for r in go1.requests if "enrol" in r.path} == {
+            ENROLLMENTS_OPENAPI_SERVER_PATH}
+
+
+def test_a_remembered_path_that_starts_answering_404_is_found_again(
+        go1: Go1Sandbox, config: Config) -> None:
+    con = open_warehouse(config.warehouse_path())
+    con.execute("INSERT INTO meta.api_readings VALUES ('go1', ?, 'enrollments_path', ?, NULL, "
+                "NULL, now())", [go1.url, ENROLLMENTS_OPENAPI_SERVER_PATH])
+    con.close()
+    assert run_extract(config, ["enrollments"]).ok
+    assert [r.path for r in go1.requests if "enrol" in r.path][0] == \
+        ENROLLMENTS_OPENAPI_SERVER_PATH
+    assert _readings(config)["enrollments_path"] == ENROLLMENTS_PATH
+
+
+def test_a_set_enrollments_path_is_the_only_one_asked(go1_env: dict[str, str],
+                                                       go1: Go1Sandbox) -> None:
+    config = load_config(env={**go1_env, "GO1_ENROLLMENTS_PATH": "/v2/enrollments"})
+    report = run_extract(config, ["enrollments"])
+    assert not report.ok
+    assert [r.path for r in go1.requests if "enrol" in r.path] == ["/v2/enrollments"]
+    assert "HTTP 404" in (report.outcomes[0].error or "")
+    assert "enrollments_path" not in _readings(config)
+
+
+def test_404_on_both_paths_names_both_and_the_setting(tmp_path: Path) -> None:
+    seed = Go1Seed(seed=7, learning_objects=20, users=10, enrollments=50)
+    with Go1Sandbox(seed, enrollments_path="/v9/enrollments").serve() as go1:
+        config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+        report = run_extract(config, ["enrollments"])
+    error = report.outcomes[0].error or ""
+    assert not report.ok
+    assert f"GET {ENROLLMENTS_PATH} and GET {ENROLLMENTS_OPENAPI_SERVER_PATH}" in error
+    assert "GO1_ENROLLMENTS_PATH" in error

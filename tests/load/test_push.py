@@ -18,7 +18,7 @@ import pytest
 from extract.job import run_extract
 from load.changes import make_plan
 from load.job import run_push
-from load.push import PushResult
+from load.result import PushResult
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from settings import Config, load_config
@@ -199,28 +199,29 @@ def test_a_closed_attempt_is_not_sent_again_when_go1_regrades_it(
     assert plan.attempts.get("closed_in_360") == 1 and plan.writes == 0
 
 
-def test_unknown_learners_are_reported_and_sent_again_once_they_exist(
-        config: Config, go1: Go1Sandbox) -> None:
-    emails = emails_of(go1)
-    missing = emails[0]
-    with L360Sandbox(learner_emails=emails[1:]) as partial:
-        cfg = load_config(env={**go1.env(), **partial.env(),
-                               "GO1SYNC_WAREHOUSE": str(config.warehouse_path())})
-        first = sync(cfg)
-        failed = [(k, e) for kind, k, e in first.errors if kind == "attempt"]
-        assert failed and all(missing in e for _, e in failed)
-        assert first.count("course_upsert").failed == 0  # nothing else fails
-        ledger = marts(cfg, "SELECT count(*) FROM meta.push_ledger WHERE status = 'error'")
-        assert ledger == [(first.count("attempt").failed,)]
+def test_attempts_360learning_refuses_are_reported_and_sent_again(
+        config: Config, go1: Go1Sandbox, l360: L360Sandbox) -> None:
+    """A learner listed when the push began but refused by the import (deleted meanwhile, say)
+    is a failure, and goes out again next run. (A learner with no user at all is not sent:
+    tests/load/test_push_fidelity.py.)"""
+    refused = emails_of(go1)[0]
+    user_id = l360.users[refused]
+    l360.faults_360.item_error(user_id, "Unknown user: no user with internalId " + user_id)
+    first = sync(config)
+    failed = [(k, e) for kind, k, e in first.errors if kind == "attempt"]
+    assert failed and all(user_id in e for _, e in failed)
+    assert first.count("course_upsert").failed == 0  # nothing else fails
+    ledger = marts(config, "SELECT count(*) FROM meta.push_ledger WHERE status = 'error'")
+    assert ledger == [(first.count("attempt").failed,)]
 
-        partial.add_user(missing)
-        partial.clear_requests()
-        second = sync(cfg)
-        assert second.count("attempt").succeeded == first.count("attempt").failed
-        assert second.failed == 0
-        course = marts(cfg, "SELECT external_course_id FROM marts.attempts_360 "
-                            f"WHERE go1_enrollment_id = '{failed[0][0]}'")[0][0]
-        assert len(attempts_of(partial, course, missing)) >= 1
+    l360.faults_360.clear()
+    l360.clear_requests()
+    second = sync(config)
+    assert second.count("attempt").succeeded == first.count("attempt").failed
+    assert second.failed == 0
+    course = marts(config, "SELECT external_course_id FROM marts.attempts_360 "
+                           f"WHERE go1_enrollment_id = '{failed[0][0]}'")[0][0]
+    assert len(attempts_of(l360, course, refused)) >= 1
 
 
 def test_an_operation_ending_in_error_is_sent_again(config: Config, l360: L360Sandbox) -> None:

@@ -12,6 +12,7 @@ from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from settings import load_config
 from tests.helpers import run_cli as cli
+from warehouse import open_warehouse
 from warehouse.transform import run_transform
 
 
@@ -50,12 +51,30 @@ def test_push_sends_then_finds_nothing_new(env: dict[str, str]) -> None:
 
 def test_push_exits_1_when_rows_fail(env: dict[str, str], go1: Go1Sandbox,
                                      l360: L360Sandbox) -> None:
-    l360.delete_user(learner_emails(go1)[0])
+    con = open_warehouse(env["GO1SYNC_WAREHOUSE"])
+    refused = con.execute("SELECT min(external_id) FROM marts.content_360 WHERE NOT archived"
+                          ).fetchone()[0]
+    con.close()
+    l360.faults_360.item_error(refused, "Invalid course: refused by the sandbox.")
     result = cli("push", env=env)
     assert result.returncode == 1
-    assert "Unknown user" in result.stdout
+    assert "refused by the sandbox" in result.stdout
     assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
     assert "will be sent again next run" in result.stderr
+
+
+def test_a_learner_without_an_account_is_a_warning_not_a_failure(
+        env: dict[str, str], go1: Go1Sandbox, l360: L360Sandbox) -> None:
+    gone = learner_emails(go1)[0]
+    l360.delete_user(gone)
+    result = cli("push", env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "360Learning account" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: 1 learner(s) have no ")
+    assert "see `python cli.py status`" in warnings[0]
+    status = cli("status", env=env)
+    assert "learners without a 360Learning account (1;" in status.stdout
+    assert gone in status.stdout
 
 
 @pytest.mark.parametrize(("change", "message"), [

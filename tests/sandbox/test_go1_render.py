@@ -29,7 +29,7 @@ from sandbox.go1.model import Enrollment  # noqa: E402
 from sandbox.go1.store import EnrollmentQuery, Go1Store  # noqa: E402
 from sandbox.go1.timefmt import STYLES, format_us, from_us, json_us, parse_us  # noqa: E402
 
-ENROLLMENTS = "/report-data/enrolment/enrollments"
+ENROLLMENTS = "/enrollments"  # the gateway's path, the sandbox's default
 SEEDS = (Go1Seed(seed=11, learning_objects=120, users=30, enrollments=400),
          Go1Seed(seed=3, learning_objects=300, users=400, enrollments=6000))
 

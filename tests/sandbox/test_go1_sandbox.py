@@ -29,8 +29,14 @@ from sandbox.go1.timefmt import parse_us  # noqa: E402
 
 SYNCED = ("course", "document", "interactive", "text", "video", "link", "audio")
 ALL_INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
-ENROLLMENTS = "/report-data/enrolment/enrollments"
+ENROLLMENTS = "/enrollments"  # the gateway's path, the sandbox's default
+OPENAPI_SERVER_ENROLLMENTS = "/report-data/enrolment/enrollments"  # relative servers: entry
 INVALID_CREDENTIALS = {"error_code": "AUTH_TOKEN_INVALID", "message": "Invalid credentials."}
+MISSING_SCOPES = {"message": "Missing scopes"}  # Go1's answer, exactly: no error_code
+#: scope -> the routes that need it (Go1's scope page), ``{…}`` filled with existing ids
+SCOPED_ROUTES = {"lo.read": ("/learning-objects", "/learning-objects/{lo}"),
+                 "enrollment.read": ("/enrollments", "/enrollments/{enrollment}"),
+                 "user.read": ("/user-accounts", "/user-accounts/{user}")}
 SMALL = Go1Seed(seed=11, learning_objects=120, users=30, enrollments=400)
 
 
@@ -154,6 +160,110 @@ def test_api_calls_need_a_bearer_token_and_the_api_version(shared: Go1Sandbox) -
     assert set(no_version.json()) == {"error_code", "message"}
     client.session.headers["Api-Version"] = "2024-01-01"
     assert client.get("/learning-objects").status_code == 400
+
+
+# scopes -----------------------------------------------------------------------------------
+def _ids(sb: Go1Sandbox) -> dict[str, str]:
+    return {"lo": next(iter(sb.learning_objects)), "enrollment": next(iter(sb.enrollments)),
+            "user": next(iter(sb.user_accounts))}
+
+
+def test_the_default_token_carries_every_scope_the_integration_asks_for(shared: Go1Sandbox
+                                                                         ) -> None:
+    assert shared.scopes == {"lo.read", "enrollment.read", "user.read", "webhook.read",
+                             "webhook.write"}
+    client = Client(shared)
+    for paths in SCOPED_ROUTES.values():
+        for path in paths:
+            assert client.get(path.format(**_ids(shared))).status_code == 200, path
+
+
+@pytest.mark.parametrize("scope", sorted(SCOPED_ROUTES))
+def test_a_missing_scope_is_401_missing_scopes_on_its_routes_only(sb: Go1Sandbox,
+                                                                  scope: str) -> None:
+    client = Client(sb)
+    sb.scopes.discard(scope)  # the token issued before loses it too: scopes are read per call
+    for needed, paths in SCOPED_ROUTES.items():
+        for path in paths:
+            response = client.get(path.format(**_ids(sb)))
+            if needed == scope:
+                assert response.status_code == 401, path
+                assert response.json() == MISSING_SCOPES
+                assert "WWW-Authenticate" not in response.headers
+            else:
+                assert response.status_code == 200, path
+    client.login()  # the token endpoint needs no scope
+    assert client.get(SCOPED_ROUTES[scope][0]).json() == MISSING_SCOPES
+    sb.scopes.add(scope)
+    assert client.get(SCOPED_ROUTES[scope][0]).status_code == 200
+
+
+def test_the_scope_is_checked_after_the_token_and_before_anything_else(sb: Go1Sandbox) -> None:
+    client = Client(sb)
+    sb.scopes.discard("user.read")
+    invalid = requests.get(sb.url + "/user-accounts", timeout=5, headers={
+        "Authorization": "Bearer not-a-token", "Api-Version": "2025-01-01"})
+    assert invalid.status_code == 401 and invalid.json() == INVALID_CREDENTIALS
+    assert "WWW-Authenticate" in invalid.headers
+    no_version = requests.get(sb.url + "/user-accounts", timeout=5, headers={
+        "Authorization": client.session.headers["Authorization"]})
+    assert no_version.status_code == 401 and no_version.json() == MISSING_SCOPES
+    bad_limit = client.get("/user-accounts", limit=0)
+    assert bad_limit.status_code == 401 and bad_limit.json() == MISSING_SCOPES
+    missing = client.get("/user-accounts/1")  # no such account: the scope still comes first
+    assert missing.status_code == 401 and missing.json() == MISSING_SCOPES
+    sb.expire_tokens()
+    expired = client.get("/user-accounts")
+    assert expired.status_code == 401 and expired.json() == INVALID_CREDENTIALS
+
+
+# routes -----------------------------------------------------------------------------------
+def test_the_enrollment_list_is_served_at_the_gateway_path_by_default(shared: Go1Sandbox
+                                                                      ) -> None:
+    assert shared.enrollments_path == "/enrollments"
+    client = Client(shared)
+    listed = client.get("/enrollments", sort="updated_time", order="asc", limit=50)
+    assert listed.status_code == 200
+    assert listed.json() == {"total": len(shared.enrollments),
+                             "hits": _window(shared, 0, 2**62)[:50]}
+    one = listed.json()["hits"][0]["id"]
+    assert client.get(f"/enrollments/{one}").json()["id"] == one
+    beside = client.get(OPENAPI_SERVER_ENROLLMENTS, limit=50)
+    assert beside.status_code == 404 and beside.json()["error_code"] == "NOT_FOUND"
+
+
+def test_enrollments_path_moves_the_list_and_enrollments_then_answers_404() -> None:
+    with Go1Sandbox(SMALL, enrollments_path=OPENAPI_SERVER_ENROLLMENTS).serve() as sb:
+        assert sb.enrollments_path == OPENAPI_SERVER_ENROLLMENTS
+        client = Client(sb)
+        moved = client.get(OPENAPI_SERVER_ENROLLMENTS, sort="updated_time", order="asc",
+                           limit=50)
+        assert moved.status_code == 200
+        assert moved.json() == {"total": len(sb.enrollments), "hits": _window(sb, 0, 2**62)[:50]}
+        gone = client.get("/enrollments", limit=50)
+        assert gone.status_code == 404
+        assert set(gone.json()) == {"error_code", "message"}
+        assert gone.json()["error_code"] == "NOT_FOUND"
+        one = next(iter(sb.enrollments))
+        assert client.get(f"/enrollments/{one}").status_code == 200  # unaffected
+        sb.scopes.discard("enrollment.read")  # the moved list keeps its scope
+        assert client.get(OPENAPI_SERVER_ENROLLMENTS).json() == MISSING_SCOPES
+    for bad in ("enrollments", "/enrollments/", "/enrollments/{id}", "/user-accounts"):
+        with pytest.raises(ValueError):
+            Go1Sandbox(SMALL, enrollments_path=bad)
+
+
+@pytest.mark.parametrize("path", [
+    OPENAPI_SERVER_ENROLLMENTS, "/enrolment/enrollments",  # the OpenAPI's relative servers
+    "/users", "/users/1", "/user-accounts/1/enrollments", "/oauth/token",  # GET: POST only
+    "/webhooks", "/portals",  # in the OpenAPI, but not modelled here
+])
+def test_routes_the_sandbox_does_not_serve_answer_404_or_405(shared: Go1Sandbox,
+                                                             path: str) -> None:
+    response = Client(shared).get(path)
+    assert response.status_code == (405 if path == "/oauth/token" else 404), path
+    code = "METHOD_NOT_ALLOWED" if path == "/oauth/token" else "NOT_FOUND"
+    assert response.json()["error_code"] == code
 
 
 # learning objects -----------------------------------------------------------------------
@@ -380,8 +490,33 @@ def test_user_accounts_by_id_and_list(shared: Go1Sandbox) -> None:
         assert response.status_code == 404
         assert response.json()["error_code"] == "USER_ACCOUNT_NOT_FOUND"
     listed = client.get("/user-accounts", limit=50).json()
-    assert listed["total"] == len(shared.user_accounts)
-    assert listed["hits"] == list(shared.user_accounts.values())[:50]
+    assert listed["total"] == len(shared.user_accounts) <= 50
+
+
+def test_user_list_hits_are_short_by_default(shared: Go1Sandbox) -> None:
+    """``{"id", "status"}`` only, as public client fixtures show them: no email to read."""
+    assert shared.user_list_shape == "short"
+    listed = Client(shared).get("/user-accounts", limit=50).json()
+    assert all(set(hit) == {"id", "status"} for hit in listed["hits"])
+    accounts = list(shared.user_accounts.values())
+    assert listed["hits"] == [{"id": a["id"], "status": a["status"]} for a in accounts]
+    assert {hit["status"] for hit in listed["hits"]} == {"active", "inactive"}
+
+
+def test_user_list_long_shape_serves_the_full_accounts(sb: Go1Sandbox) -> None:
+    client = Client(sb)
+    sb.user_list_shape = "long"
+    sb.edit_email(next(iter(sb.user_accounts)), "changed@example.com")
+    long = client.get("/user-accounts", limit=50).json()["hits"]
+    assert long == list(sb.user_accounts.values())
+    assert long[0]["user"]["email"] == "changed@example.com"
+    assert long[0] == client.get(f"/user-accounts/{long[0]['id']}").json()
+    with pytest.raises(ValueError):
+        sb.user_list_shape = "full"
+    assert sb.user_list_shape == "long"
+    sb.user_list_shape = "short"
+    assert client.get("/user-accounts", limit=50).json()["hits"] == \
+        [{"id": hit["id"], "status": hit["status"]} for hit in long]
 
 
 # faults -----------------------------------------------------------------------------------
@@ -542,7 +677,8 @@ def test_catalog_changes_bump_updated_time_and_show_up(sb: Go1Sandbox) -> None:
 def test_process_mode_prints_its_url_and_stops_on_sigterm() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.go1", "--port", "0", "--learning-objects", "20",
-         "--users", "5", "--enrollments", "30", "--seed", "3", "--latency-ms", "1"],
+         "--users", "5", "--enrollments", "30", "--seed", "3", "--latency-ms", "1",
+         "--enrollments-path", OPENAPI_SERVER_ENROLLMENTS],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -556,6 +692,11 @@ def test_process_mode_prints_its_url_and_stops_on_sigterm() -> None:
             "client_id": "sandbox-go1-client", "client_secret": "sandbox-go1-secret",
             "grant_type": "client_credentials"}, timeout=5)
         assert token.status_code == 200
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}",
+                   "Api-Version": "2025-01-01"}
+        moved = requests.get(url + OPENAPI_SERVER_ENROLLMENTS, headers=headers, timeout=5)
+        assert moved.status_code == 200 and moved.json()["total"] == 30
+        assert requests.get(url + "/enrollments", headers=headers, timeout=5).status_code == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:

@@ -62,8 +62,8 @@ def test_small_and_large_answers_arrive_whole_on_one_keep_alive_connection(
                                                                            "lifecycle", "topics",
                                                                            "provider")]])
     sizes = []
-    for path in ("/report-data/enrolment/enrollments?limit=50", large,
-                 "/report-data/enrolment/enrollments?limit=1", "/no/such/route", large):
+    for path in ("/enrollments?limit=50", large,
+                 "/enrollments?limit=1", "/no/such/route", large):
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()

@@ -8,6 +8,7 @@ schemas, so the sandbox cannot drift from the published files unnoticed.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,12 +25,43 @@ if str(ROOT) not in sys.path:  # the project is not necessarily installed in the
     sys.path.insert(0, str(ROOT))
 
 from sandbox.l360 import L360Sandbox  # noqa: E402
+from sandbox.l360.app import DEFAULT_SCOPES  # noqa: E402
 from sandbox.l360.spec import load_spec  # noqa: E402
 
 LEARNERS = ("ada@acme-corp.com", "alan@acme-corp.com", "grace@acme-corp.com",
             "edsger@acme-corp.com")
 COURSES = "/api/v2/bulk/integrations/{}/courses"
 STATS = "/api/v2/bulk/integrations/{}/stats"
+ARCHIVE = "/api/v2/courses/{}/archive"
+#: every route the sandbox serves and the scope its OpenAPI description names, written out by
+#: hand so that a wrong reading of the descriptions (spec.py) shows here
+ROUTE_SCOPES: dict[tuple[str, str], str | None] = {
+    ("POST", "/api/v2/oauth2/token"): None,
+    ("GET", "/api/v2/integrations"): "integrations:read",
+    ("POST", "/api/v2/integrations"): "integrations:write",
+    ("GET", "/api/v2/integrations/{integrationId}/courses/{externalId}"): "integrations:read",
+    ("GET", "/api/v2/users"): "users:read",
+    ("GET", "/api/v2/users/{userId}"): "users:read",
+    ("GET", "/api/v2/groups/{groupId}"): "groups:read",
+    ("GET", "/api/v2/groups/{groupId}/catalog/{contentType}-ids"): "groups:read",
+    ("GET", "/api/v2/groups/{groupId}/library/{contentType}-ids"): "groups:read",
+    ("GET", "/api/v2/courses/stats"): "courseStats:read",
+    ("GET", "/api/v2/courses"): "courses:read",
+    ("GET", "/api/v2/courses/{courseId}"): "courses:read",
+    ("PUT", "/api/v2/courses/{courseId}/archive"): "courses:write",
+    ("PUT", "/api/v2/bulk/integrations/{integrationId}/courses"): "integrations:bulk",
+    ("DELETE", "/api/v2/bulk/integrations/{integrationId}/courses"): "integrations:bulk",
+    ("POST", "/api/v2/bulk/integrations/{integrationId}/stats"): "integrations:bulk",
+    ("POST", "/api/v2/bulk/groups/catalog"): "groups:bulk",
+    ("DELETE", "/api/v2/bulk/groups/catalog"): "groups:bulk",
+    ("POST", "/api/v2/bulk/groups/library"): "groups:bulk",
+    ("DELETE", "/api/v2/bulk/groups/library"): "groups:bulk",
+    ("GET", "/api/v2/bulk/operations"): "bulkOperations:read",
+    ("GET", "/api/v2/bulk/operations/{bulkOperationId}"): "bulkOperations:read",
+    ("GET", "/api/v2/bulk/operations/{bulkOperationId}/results"): "bulkOperations:read",
+}
+INVALID_SCOPE = {"error": {"code": "invalid_scope", "message": "The given access token does "
+                           "not have the required OAuth scope to execute the request."}}
 
 
 def course(external_id: str, **fields: Any) -> dict[str, Any]:
@@ -250,10 +282,86 @@ def test_invalid_bodies_and_queries_get_the_documented_400(client: Client) -> No
     assert missing.json()["error"]["code"] == "integrationNotFound"
 
 
+def test_only_documented_operations_are_served(sb: L360Sandbox, client: Client,
+                                               with_course: tuple[str, str]) -> None:
+    integration, course_id = with_course
+    served = sb._app.router.routes()
+    assert sorted(served) == sorted(ROUTE_SCOPES)
+    published = set(load_spec().paths())
+    assert all(route in published for route in served)
+    for path in (f"/api/v2/users/{sb.admin_id}/whatever", f"/api/v2/integrations/{integration}"
+                 "/courses", f"/api/v2/courses/{course_id}/stats", "/api/v2/course",
+                 f"/api/v2/users/{sb.admin_id}/custom-links",  # published, but not served
+                 "/api/v1/users", "/api/v2/bulk/integrations/courses"):
+        response = client.get(path)
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "notFound"), \
+            path
+
+
+@pytest.mark.parametrize("removed", DEFAULT_SCOPES)
+def test_a_missing_scope_answers_403_invalid_scope(sb: L360Sandbox, client: Client,
+                                                   removed: str) -> None:
+    """Every operation that needs the removed scope is refused, without naming it; every other
+    operation still gets past the gate."""
+    assert sorted(sb.scopes) == sorted(DEFAULT_SCOPES)
+    assert {route: load_spec().operation(*route).scope for route in ROUTE_SCOPES} == ROUTE_SCOPES
+    sb.faults_360.rate_limits = False
+    sb.scopes.discard(removed)
+    needing = [route for route, scope in ROUTE_SCOPES.items() if scope == removed]
+    assert needing
+    for method, pattern in ROUTE_SCOPES:
+        if pattern == "/api/v2/oauth2/token":
+            continue
+        path = pattern.replace("{contentType}", "course").replace("{externalId}", "c1")
+        for name in ("integrationId", "userId", "groupId", "courseId", "bulkOperationId"):
+            path = path.replace(f"{{{name}}}", "a" * 24)
+        response = client.call(method, path, json={"input": []} if method != "GET" else None)
+        if (method, pattern) in needing:
+            assert response.status_code == 403, (method, path, response.text)
+            conforms(method, pattern, 403, response.json())
+            assert response.json() == INVALID_SCOPE
+            assert removed not in response.text and "scope:" not in response.text
+        else:
+            assert response.status_code != 403, (method, path, response.text)
+    assert client.token().status_code == 200  # the token endpoint needs no scope
+
+
+def test_scopes_are_checked_after_the_token_and_header_before_limits_and_body(
+        sb: L360Sandbox, client: Client, with_course: tuple[str, str]) -> None:
+    integration, course_id = with_course
+    sb.scopes.discard("bulkOperations:read")
+    op_id = client.submit("PUT", COURSES.format(integration), [course("c2")])  # still allowed
+    assert client.get(f"/api/v2/bulk/operations/{op_id}").json() == INVALID_SCOPE
+    assert client.get("/api/v2/bulk/operations").status_code == 403
+    assert client.get(f"/api/v2/courses/{course_id}").status_code == 200
+    sb.scopes.add("bulkOperations:read")  # a live set: the same token works again
+    assert client.wait(op_id)["status"] == "completed"
+    sb.scopes.discard("courses:write")
+    broken = client.call("PUT", ARCHIVE.format(course_id), json={"archived": "yes"})
+    assert broken.json() == INVALID_SCOPE  # not the body's 400
+    anonymous = requests.put(sb.url + ARCHIVE.format(course_id), json={"archived": True},
+                             headers={"360-api-version": "v2.0"}, timeout=5)
+    assert (anonymous.status_code, anonymous.json()) == (401, {"error": "invalid_token"})
+    no_version = client.session.put(sb.url + ARCHIVE.format(course_id), json={"archived": True},
+                                    headers={"360-api-version": "v1.0"}, timeout=5)
+    assert no_version.json()["error"]["code"] == "invalidInput"
+    sb.reset_rate_limits()
+    refused = [client.session.put(sb.url + ARCHIVE.format(course_id), timeout=5,
+                                  json={"archived": True}).status_code for _ in range(15)]
+    assert refused == [403] * 15  # refused before the rate limit, and not counted by it
+    admin = client.user_id(sb.admin_email)
+    created = client.session.post(sb.url + "/api/v2/integrations", timeout=5, json={
+        "externalPlatform": "Other", "groupId": sb.group_ids[0], "authorId": admin})
+    assert created.status_code == 201
+    sb.faults.add("403", path="/api/v2/users")  # an injected 403 has the same documented body
+    assert client.get("/api/v2/users").json() == INVALID_SCOPE
+    assert sb.courses[(integration, "c1")]["archived"] is False
+
+
 # users, groups, integrations --------------------------------------------------------------
 def test_users_are_found_by_mail_and_listed_page_by_page(sb: L360Sandbox,
                                                          client: Client) -> None:
-    found = client.get("/api/v2/users", **{"mail[eq]": "ADA@acme-corp.com"})
+    found = client.get("/api/v2/users", **{"mail[eq]": "ada@acme-corp.com"})
     conforms("GET", "/api/v2/users", 200, found.json())
     assert [u["mail"] for u in found.json()] == ["ada@acme-corp.com"]
     assert found.json()[0]["_id"] == sb.users["ada@acme-corp.com"]
@@ -262,6 +370,8 @@ def test_users_are_found_by_mail_and_listed_page_by_page(sb: L360Sandbox,
     sb.page_sizes["users"] = 2
     first = client.get("/api/v2/users")
     assert len(first.json()) == 2 and first.links["next"]["url"].startswith(sb.url)
+    [logged] = [r for r in sb.requests if r.path == "/api/v2/users" and not r.query]
+    assert logged.response_headers["Link"] == first.headers["Link"]  # the log keeps it
     everyone = client.get_all("/api/v2/users")
     assert len(everyone) == 1 + len(LEARNERS) + 1 and everyone[-1]["_id"] == new_id
     one = client.get(f"/api/v2/users/{new_id}")
@@ -271,6 +381,27 @@ def test_users_are_found_by_mail_and_listed_page_by_page(sb: L360Sandbox,
     group = client.get(f"/api/v2/groups/{sb.group_ids[1]}")
     conforms("GET", "/api/v2/groups/{groupId}", 200, group.json())
     assert client.get(f"/api/v2/groups/{'b' * 24}").json()["error"]["code"] == "groupNotFound"
+
+
+def test_mail_filters_compare_exactly(sb: L360Sandbox, client: Client) -> None:
+    """Nothing in the OpenAPI says ``mail[eq]`` folds case: the sandbox does not."""
+    mixed = sb.add_user("Mixed.Case@Acme-Corp.com")
+    assert sb.add_user("mixed.case@acme-corp.com") == mixed  # emails stay unique, any case
+    everyone = client.get_all("/api/v2/users")
+
+    def mails(**filters: Any) -> list[str]:
+        found = client.get("/api/v2/users", **filters)
+        assert found.status_code == 200, found.text
+        conforms("GET", "/api/v2/users", 200, found.json())
+        return [user["mail"] for user in found.json()]
+
+    assert mails(**{"mail[eq]": "Mixed.Case@Acme-Corp.com"}) == ["Mixed.Case@Acme-Corp.com"]
+    for other in ("mixed.case@acme-corp.com", "MIXED.CASE@ACME-CORP.COM", "ADA@acme-corp.com"):
+        assert mails(**{"mail[eq]": other}) == []
+    assert mails(**{"mail[in]": "ADA@acme-corp.com,alan@acme-corp.com"}) == ["alan@acme-corp.com"]
+    assert len(mails(**{"mail[ne]": "ADA@acme-corp.com"})) == len(everyone)
+    assert len(mails(**{"mail[nin]": "ada@acme-corp.com,MIXED.case@acme-corp.com"})) == \
+        len(everyone) - 1
 
 
 def test_integration_is_found_or_created_and_names_can_be_refused(sb: L360Sandbox,
@@ -312,8 +443,8 @@ def test_group_ids_must_be_object_ids() -> None:
 
 
 # courses and sharing ----------------------------------------------------------------------
-def test_upsert_replaces_a_course_whole_and_archive_unarchive(sb: L360Sandbox,
-                                                              client: Client) -> None:
+def test_upsert_replaces_a_course_whole_and_leaves_it_archived(sb: L360Sandbox,
+                                                                client: Client) -> None:
     integration = client.integration()
     first = client.run("PUT", COURSES.format(integration), [
         course("c1", description="Old text", duration=30, imageUrl="https://img/1.png",
@@ -340,12 +471,51 @@ def test_upsert_replaces_a_course_whole_and_archive_unarchive(sb: L360Sandbox,
     status = client.get(f"/api/v2/courses/{course_id}")
     conforms("GET", "/api/v2/courses/{courseId}", 200, status.json())
     assert status.json()["status"] == "archived"
-    client.run("PUT", COURSES.format(integration), [course("c1")])
-    assert sb.courses[(integration, "c1")]["archived"] is False
-    assert client.get(f"/api/v2/courses/{course_id}").json()["status"] == "published"
+    # the upsert replaces the data but does not restore: that is PUT /courses/{id}/archive
+    [upserted] = client.run("PUT", COURSES.format(integration), [course("c1", name="Again")])
+    assert upserted == {"input": course("c1", name="Again"), "status": "success",
+                        "resourceId": course_id}
+    held = sb.courses[(integration, "c1")]
+    assert held["archived"] is True and held["name"] == "Again"
+    assert client.get(f"/api/v2/courses/{course_id}").json()["status"] == "archived"
+    assert sb.courses[(integration, "c2")]["archived"] is False  # new, never archived
     other = client.get(f"/api/v2/integrations/{integration}/courses/unknown")
     assert (other.status_code, other.json()["error"]["code"]) == \
         (400, "courseNotBelongToIntegration")
+
+
+def test_archive_route_archives_and_restores_one_course(sb: L360Sandbox, client: Client,
+                                                         with_course: tuple[str, str]) -> None:
+    integration, course_id = with_course
+    path = "/api/v2/courses/{courseId}/archive"
+    before = client.get(f"/api/v2/courses/{course_id}").json()
+    archived = client.call("PUT", ARCHIVE.format(course_id), json={"archived": True})
+    assert archived.status_code == 200, archived.text
+    conforms("PUT", path, 200, archived.json())
+    # the CourseDTO that GET /courses/{id} answers; archiving leaves modifiedAt as it was
+    assert archived.json() == {**before, "status": "archived"}
+    assert client.get(f"/api/v2/courses/{course_id}").json() == archived.json()
+    assert sb.courses[(integration, "c1")]["archived"] is True
+    again = client.call("PUT", ARCHIVE.format(course_id), json={"archived": True})
+    assert again.json() == archived.json()  # archiving an archived course changes nothing
+    restored = client.call("PUT", ARCHIVE.format(course_id), json={"archived": False})
+    assert restored.status_code == 200
+    conforms("PUT", path, 200, restored.json())
+    assert restored.json() == before and restored.json()["status"] == "published"
+    assert sb.courses[(integration, "c1")]["archived"] is False
+    imported = sb.add_imported_course("SCORM course")  # any integration's course
+    other = client.call("PUT", ARCHIVE.format(imported), json={"archived": True})
+    conforms("PUT", path, 200, other.json())
+    assert other.json()["status"] == "archived"
+    for unknown in ("0" * 24, "not-an-object-id"):
+        missing = client.call("PUT", ARCHIVE.format(unknown), json={"archived": False})
+        assert missing.status_code == 404
+        conforms("PUT", path, 404, missing.json())
+        assert missing.json()["error"]["code"] == "courseNotFound"
+    for bad in ({}, {"archived": "false"}, None):
+        invalid = client.call("PUT", ARCHIVE.format(course_id), json=bad)
+        assert (invalid.status_code, invalid.json()["error"]["code"]) == (400, "invalidInput")
+    assert sb.courses[(integration, "c1")]["archived"] is False
 
 
 def test_courses_are_shared_to_more_groups_catalogs_and_libraries(
@@ -434,16 +604,25 @@ def test_unknown_user_and_course_fail_alone(sb: L360Sandbox, client: Client,
                stat("c1", "stranger@elsewhere.com", "2024-01-01T00:00:00Z",
                     "2024-01-01T01:00:00Z", 10),
                stat("nope", LEARNERS[1], "2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", 10),
-               stat(course_id, LEARNERS[3].upper(), "2024-01-01T00:00:00Z",
+               stat(course_id, LEARNERS[3], "2024-01-01T00:00:00Z",
                     "2024-01-01T01:00:00Z", 10,
-                    courseIdentifier={"type": "internalId", "value": course_id})]
+                    courseIdentifier={"type": "internalId", "value": course_id}),
+               # a mail is matched exactly: one that differs only in case is nobody's ...
+               stat("c1", LEARNERS[1].upper(), "2024-01-01T00:00:00Z",
+                    "2024-01-01T01:00:00Z", 10),
+               # ... while the same record by the user's internalId is the user's
+               stat("c1", LEARNERS[1], "2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", 10,
+                    userIdentifier={"type": "internalId", "value": sb.users[LEARNERS[1]]})]
     results = client.run("POST", STATS.format(integration), records)
     conforms("GET", "/api/v2/bulk/operations/{bulkOperationId}/results", 200, results)
-    assert [r["status"] for r in results] == ["success", "error", "error", "success"]
+    assert [r["status"] for r in results] == \
+        ["success", "error", "error", "success", "error", "success"]
     assert [r["input"] for r in results] == records
     assert results[1]["errorMessage"].startswith("Unknown user")
     assert results[2]["errorMessage"].startswith("Unknown course")
-    assert {a["mail"] for a in sb.attempts} == {LEARNERS[0], LEARNERS[3]}
+    assert results[4]["errorMessage"] == \
+        f"Unknown user: no user with mail {LEARNERS[1].upper()}."
+    assert {a["mail"] for a in sb.attempts} == {LEARNERS[0], LEARNERS[1], LEARNERS[3]}
 
 
 # bulk operations: lifecycle, limits, faults -----------------------------------------------
@@ -475,6 +654,37 @@ def test_operation_lifecycle_and_results_shape(sb: L360Sandbox, client: Client) 
     listed = client.get_all("/api/v2/bulk/operations", **{"status[eq]": "completed"})
     assert [op["_id"] for op in listed] == sb.operation_ids_submitted() == [op_id]
     assert sb.operations[op_id]["kind"] == "importExternalCourses"
+
+
+def test_upsert_resource_ids_are_course_ids_or_opaque(sb: L360Sandbox, client: Client) -> None:
+    """``resourceId`` is documented only as "the unique ID of the impacted resource"."""
+    integration = client.integration()
+    assert sb.faults_360.resource_ids == "course_id"
+    plain = client.run("PUT", COURSES.format(integration), [course("c1")])
+    course_id = sb.courses[(integration, "c1")]["courseId"]
+    assert plain[0]["resourceId"] == course_id
+    with pytest.raises(ValueError, match="resource_ids"):
+        sb.faults_360.resource_ids = "courseId"
+    sb.faults_360.resource_ids = "opaque"
+    results = client.run("PUT", COURSES.format(integration), [course("c1"), course("c2")])
+    conforms("GET", "/api/v2/bulk/operations/{bulkOperationId}/results", 200, results)
+    opaque = [r["resourceId"] for r in results]
+    course_ids = {c["courseId"] for c in sb.courses.values()}
+    assert len(set(opaque)) == 2 and not set(opaque) & course_ids
+    assert all(re.fullmatch(r"[a-f0-9]{24}", value) for value in opaque)
+    again = client.run("PUT", COURSES.format(integration), [course("c2"), course("c1")])
+    assert [r["resourceId"] for r in again] == opaque[::-1]  # stable per course
+    assert client.get(f"/api/v2/courses/{opaque[0]}").json()["error"]["code"] == \
+        "courseNotFound"
+    [shared] = client.run("POST", "/api/v2/bulk/groups/catalog", [
+        {"groupId": sb.group_ids[1], "contentType": "course", "contentId": opaque[0]}])
+    assert shared["status"] == "error" and shared["errorMessage"].startswith("Course not found")
+    # only course upserts: archive (and sharing, statistics) results keep their ids
+    [archived] = client.run("DELETE", COURSES.format(integration), [{"externalId": "c1"}])
+    assert archived["resourceId"] == course_id
+    sb.faults_360.resource_ids = "course_id"
+    assert client.run("PUT", COURSES.format(integration), [course("c1")])[0]["resourceId"] == \
+        course_id
 
 
 def test_a_fourth_concurrent_bulk_operation_is_refused(sb: L360Sandbox,

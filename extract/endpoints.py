@@ -1,0 +1,75 @@
+"""Every Go1 call go1sync makes: its path, the OAuth scope it needs, and the document that says so.
+
+One table, so that the client names a missing scope from it, ``check`` probes each scope, the
+README's "Endpoints and scopes" section is generated from it (``scripts/endpoints_table.py``;
+a test keeps them equal) and the contract tests know which calls are expected. Paths are
+relative to ``GO1_API_URL`` (the OpenAPI's top-level server, ``https://gateway.go1.com``), except
+the token call, which goes to ``GO1_AUTH_URL``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The enrollment list. Go1's published collections and the contract call it on the gateway;
+# the OpenAPI operation's `servers: [{url: /report-data/enrolment}]` is a relative URL, which
+# OpenAPI resolves against the document's own address, so the second form is only tried when
+# the gateway answers 404 on the first (see extract/streams/enrollments.py).
+ENROLLMENTS_PATH = "/enrollments"
+ENROLLMENTS_OPENAPI_SERVER_PATH = "/report-data/enrolment/enrollments"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One call: ``path`` is a template (``{id}`` is one segment)."""
+
+    method: str
+    path: str
+    scope: str | None  # None: the token call, which needs credentials, not a scope
+    commands: tuple[str, ...]  # the commands that make this call
+    purpose: str
+    source: str
+
+    def matches(self, method: str, path: str) -> bool:
+        wanted, given = self.path.split("/"), path.split("?", 1)[0].split("/")
+        return method.upper() == self.method and len(wanted) == len(given) and all(
+            w == g or (w.startswith("{") and w.endswith("}") and g != "")
+            for w, g in zip(wanted, given, strict=True))
+
+
+GO1_OPENAPI = "Go1 OpenAPI (sandbox/contracts/go1-openapi.yml)"
+SCOPE_PAGE = "Go1's scope page; Totara's Go1 plugin (contentmarketplace_goone) asks for it"
+
+RUN, CHECK = ("run", "extract"), ("check",)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", "/oauth/token", None, (*RUN, *CHECK),
+             "access token (client credentials, form-encoded), on GO1_AUTH_URL",
+             f"{GO1_OPENAPI}: components.securitySchemes tokenUrl; contract README"),
+    Endpoint("GET", "/learning-objects", "lo.read", (*RUN, *CHECK),
+             "My Library, scrolled once per lifecycle state; `check` asks for limit=1",
+             f"{GO1_OPENAPI}: GET /learning-objects (security lo.read)"),
+    Endpoint("GET", ENROLLMENTS_PATH, "enrollment.read", (*RUN, *CHECK),
+             "enrollments updated in a time window, offset paging",
+             f"{GO1_OPENAPI}: GET /enrollments, resolved against the top-level server "
+             "(security enrollment.read); Go1's published collections"),
+    Endpoint("GET", ENROLLMENTS_OPENAPI_SERVER_PATH, "enrollment.read", (*RUN, *CHECK),
+             "the same list, tried once only when the gateway answers 404 on /enrollments",
+             f"{GO1_OPENAPI}: the operation's relative servers entry /report-data/enrolment"),
+    Endpoint("GET", "/user-accounts", "user.read", (*RUN, *CHECK),
+             "the account list, read when over 200 accounts are due; its hits are landed only "
+             "when they carry user.email; `check` asks for limit=1",
+             f"not in the OpenAPI; contract README (hits {{id, status}} in public client "
+             f"fixtures); {SCOPE_PAGE}"),
+    Endpoint("GET", "/user-accounts/{id}", "user.read", RUN,
+             "a learner's account, for the email 360Learning matches learners by",
+             f"not in the OpenAPI; contract README; {SCOPE_PAGE}"),
+)
+
+SCOPES = tuple(dict.fromkeys(e.scope for e in ENDPOINTS if e.scope))
+
+
+def scope_of(table: tuple[Endpoint, ...], method: str, path: str) -> str | None:
+    """The scope a call of ``table`` (Go1's or 360Learning's) needs; None for a call go1sync
+    does not make."""
+    return next((e.scope for e in table if e.matches(method, path)), None)

@@ -1,0 +1,37 @@
+"""What a push did, kind by kind: the counts a run records and the commands print."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class KindCount:
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class PushResult:
+    counts: dict[str, KindCount] = field(default_factory=dict)
+    settled_operations: int = 0
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # kind, key, error
+    api_reads: int = 0  # calls as sent, retries included (what the rate limits count)
+    api_writes: int = 0
+    # Attempts held because 360Learning has no user with the learner's email: not sent, and
+    # not failures (a run whose only unsent rows are these succeeds, with a warning).
+    learners_without_account: int = 0
+    attempts_without_account: int = 0
+
+    def count(self, kind: str) -> KindCount:
+        return self.counts.setdefault(kind, KindCount())
+
+    @property
+    def failed(self) -> int:
+        return sum(c.failed + c.rejected for c in self.counts.values())
+
+
+ProgressFn = Callable[[str, KindCount], None]
