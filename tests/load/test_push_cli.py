@@ -52,9 +52,11 @@ def test_push_sends_then_finds_nothing_new(env: dict[str, str]) -> None:
 def test_push_exits_1_when_rows_fail(env: dict[str, str], go1: Go1Sandbox,
                                      l360: L360Sandbox) -> None:
     con = open_warehouse(env["GO1SYNC_WAREHOUSE"])
-    refused = con.execute("SELECT min(external_id) FROM marts.content_360 WHERE NOT archived"
-                          ).fetchone()[0]
+    row = con.execute("SELECT min(external_id) FROM marts.content_360 WHERE NOT archived"
+                      ).fetchone()
     con.close()
+    assert row is not None
+    refused = str(row[0])
     l360.faults_360.item_error(refused, "Invalid course: refused by the sandbox.")
     result = cli("push", env=env)
     assert result.returncode == 1
