@@ -42,7 +42,9 @@ def build_marts(warehouse: Path, courses: int, attempts: int) -> None:
                'authors' AS sources_source, 'en' AS lang, 'mapped' AS lang_source,
                'https://acme.mygo1.com/play/' || (36400000 + i) AS launch_url,
                TIMESTAMPTZ '2025-01-01 00:00:00+00' AS modified_at, ['Sales'] AS subjects,
-               'course' AS content_type, false AS archived
+               'course' AS content_type, false AS archived,
+               'Provider ' || (i % 13) AS provider_name,
+               'https://img.example.com/provider/' || (i % 13) || '.png' AS provider_logo
         FROM range($n) AS r(i)""", {"n": courses})
     con.execute("""
         CREATE TABLE marts.attempts_360 AS
@@ -124,9 +126,11 @@ def main() -> None:
           "(the token call aside)")
     print(f"  bulk operations recorded in the ledger: {dict(operations)} "
           "(sharing is not ledgered)")
+    users = math.ceil((LEARNERS + 1) / 500)  # the learners and the admin, 500 a page
     print(f"  minimum submits at the documented maxima: {minimum} = {submits}; "
           f"minimum reads: a poll and a results read per operation = {2 * submits}, "
-          "plus the integration setup")
+          f"the user list to match learners = {users}, the resourceId reading = 1, the "
+          "bulk-operations scope probe = 1, plus the integration setup")
     print("  (each operation is polled with backoff from 0.2 s, so reads above the minimum are "
           "polls of operations still running)")
 

@@ -37,7 +37,7 @@ class Endpoint:
             for w, g in zip(wanted, given, strict=True))
 
 
-GO1_OPENAPI = "Go1 OpenAPI (sandbox/contracts/go1-openapi.yml)"
+GO1_OPENAPI = "Go1 OpenAPI"
 SCOPE_PAGE = "Go1's scope page; Totara's Go1 plugin (contentmarketplace_goone) asks for it"
 
 RUN, CHECK = ("run", "extract"), ("check",)
@@ -45,17 +45,17 @@ RUN, CHECK = ("run", "extract"), ("check",)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/oauth/token", None, (*RUN, *CHECK),
              "access token (client credentials, form-encoded), on GO1_AUTH_URL",
-             f"{GO1_OPENAPI}: components.securitySchemes tokenUrl; contract README"),
+             f"{GO1_OPENAPI}: securitySchemes tokenUrl; contract README"),
     Endpoint("GET", "/learning-objects", "lo.read", (*RUN, *CHECK),
              "My Library, scrolled once per lifecycle state; `check` asks for limit=1",
-             f"{GO1_OPENAPI}: GET /learning-objects (security lo.read)"),
+             f"{GO1_OPENAPI} (its security: lo.read)"),
     Endpoint("GET", ENROLLMENTS_PATH, "enrollment.read", (*RUN, *CHECK),
              "enrollments updated in a time window, offset paging",
-             f"{GO1_OPENAPI}: GET /enrollments, resolved against the top-level server "
-             "(security enrollment.read); Go1's published collections"),
+             f"{GO1_OPENAPI}, the path against the top-level server (its security: "
+             "enrollment.read); Go1's published collections"),
     Endpoint("GET", ENROLLMENTS_OPENAPI_SERVER_PATH, "enrollment.read", (*RUN, *CHECK),
              "the same list, tried once only when the gateway answers 404 on /enrollments",
-             f"{GO1_OPENAPI}: the operation's relative servers entry /report-data/enrolment"),
+             f"{GO1_OPENAPI}: GET /enrollments' relative servers entry"),
     Endpoint("GET", "/user-accounts", "user.read", (*RUN, *CHECK),
              "the account list, read when over 200 accounts are due; its hits are landed only "
              "when they carry user.email; `check` asks for limit=1",

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from extract.endpoints import Endpoint
 
-CORE = "360Learning core OpenAPI (sandbox/contracts/360learning-core-api.json)"
-BULK = "360Learning bulk OpenAPI (sandbox/contracts/360learning-bulk-api.json)"
+# the operation, and its scope in its description ("Required OAuth scope: `…`")
+CORE = "core OpenAPI"
+BULK = "bulk OpenAPI"
 RUN, RECONCILE, CHECK = ("run", "push"), ("reconcile",), ("check",)
 
 ENDPOINTS: tuple[Endpoint, ...] = (

@@ -33,6 +33,7 @@ def test_one_stream_can_be_chosen(go1_env: dict[str, str]) -> None:
         ("learning_objects",)]
 
 
+@pytest.mark.undocumented_on_purpose  # GO1_ENROLLMENTS_PATH names a path Go1 lacks
 def test_a_failed_stream_exits_1_and_the_others_still_land(go1_env: dict[str, str]) -> None:
     env = {**go1_env, "GO1_ENROLLMENTS_PATH": "/v2/enrollments"}  # not served: 404
     result = cli("extract", env=env)

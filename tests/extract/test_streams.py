@@ -473,6 +473,7 @@ def test_a_remembered_path_that_starts_answering_404_is_found_again(
     assert _readings(config)["enrollments_path"] == ENROLLMENTS_PATH
 
 
+@pytest.mark.undocumented_on_purpose  # GO1_ENROLLMENTS_PATH names a path Go1 lacks
 def test_a_set_enrollments_path_is_the_only_one_asked(go1_env: dict[str, str],
                                                        go1: Go1Sandbox) -> None:
     config = load_config(env={**go1_env, "GO1_ENROLLMENTS_PATH": "/v2/enrollments"})

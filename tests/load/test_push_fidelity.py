@@ -230,3 +230,34 @@ def test_the_resource_id_is_checked_once_and_then_trusted(go1: Go1Sandbox,
         l360.clear_requests()
         assert sync(config).failed == 0
         assert [r for r in calls(l360, "GET", "/integrations/") if "/courses/" in r.path] == []
+
+
+def test_only_https_urls_go_out_as_image_and_logo(go1: Go1Sandbox, tmp_path: Path) -> None:
+    """An image or a logo that is not an absolute https URL is not sent (360Learning would
+    show a broken or mixed-content image); the provider's logo goes with the provider's
+    source."""
+    published = sorted(lo for lo in go1.library
+                       if go1.learning_objects[lo]["lifecycle"]["state"] == "published"
+                       and go1.learning_objects[lo]["core"]["type"] == "course")
+    plain, relative, fine = published[:3]
+    for lo_id, image in ((plain, "http://cdn.example.com/a.jpg"), (relative, "/img/b.png"),
+                         (fine, "https://cdn.example.com/c.jpg")):
+        doc = go1.learning_objects[lo_id]
+        doc["core"] = {**doc["core"], "image": {**doc["core"].get("image", {}), "value": image}}
+    for lo_id in (plain, fine):  # the provider as the only source, with an https logo
+        doc = go1.learning_objects[lo_id]
+        doc["relevance"] = {k: v for k, v in doc["relevance"].items() if k != "author"}
+        doc["provider"] = {**doc["provider"], "logo": "https://cdn.example.com/logo.png"}
+    doc = go1.learning_objects[relative]
+    doc["provider"] = {**doc["provider"], "logo": "http://cdn.example.com/logo.png"}
+    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
+        assert sync(make_config(go1, l360, tmp_path)).failed == 0
+        sent = {item["externalId"]: item for r in calls(l360, "PUT", "/courses")
+                for item in r.json()["input"]}
+    assert "imageUrl" not in sent[plain] and "imageUrl" not in sent[relative]
+    assert sent[fine]["imageUrl"] == "https://cdn.example.com/c.jpg"
+    provider = go1.learning_objects[fine]["provider"]["name"]
+    assert sent[fine]["sources"] == [{"name": provider,
+                                      "logoUrl": "https://cdn.example.com/logo.png"}]
+    assert sent[plain]["sources"][0]["logoUrl"] == "https://cdn.example.com/logo.png"
+    assert all("logoUrl" not in s for s in sent[relative]["sources"])

@@ -1,0 +1,1 @@
+"""Developer scripts: the README generator, the report screenshot."""

@@ -1,0 +1,157 @@
+"""Every request go1sync's two clients send, checked against the published OpenAPI files.
+
+One scenario makes every call go1sync has (extract/endpoints.py and load/endpoints.py list
+them): a first sync of a portal large enough for the user-account list, on a gateway that
+answers the enrollment list only at the OpenAPI's relative server entry, a platform whose
+upsert resourceIds are not course ids and whose lists page in small pages; then a course
+retired and published again, a learner completing a course, a group removed from the
+settings, a reconcile and a check. The
+sandboxes' request logs are then checked by ``tests/contract/openapi_requests.py``, which reads
+the OpenAPI files itself: path (against the top-level server), method, each query parameter's
+name and format, headers, body schema. The calls no OpenAPI file documents must be exactly the
+known, commented list in that module.
+
+The per-test check in ``tests/conftest.py`` applies the same validator to every other test
+that drives a client against the sandboxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from extract import Go1Client
+from extract.endpoints import ENDPOINTS as GO1_ENDPOINTS
+from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH
+from extract.streams import user_accounts
+from load.endpoints import ENDPOINTS as L360_ENDPOINTS
+from load.reconcile import run_reconcile
+from pipeline import run_pipeline
+from sandbox.demo import learner_emails
+from sandbox.go1 import Go1Sandbox, Go1Seed
+from sandbox.httpserver import LoggedRequest
+from sandbox.l360 import L360Sandbox
+from settings import load_config
+from tests.contract.openapi_requests import UNDOCUMENTED, Report, check_log
+from tests.helpers import run_cli
+
+
+@dataclass
+class Logs:
+    go1: list[LoggedRequest]
+    l360: list[LoggedRequest]
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logs]:
+    """The request logs of both sandboxes after the whole scenario."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(user_accounts, "LIST_WHEN_UNKNOWN_OVER", 20)  # the list, at a small size
+    seed = Go1Seed(seed=13, learning_objects=80, users=60, enrollments=400)
+    warehouse = tmp_path_factory.mktemp("contract") / "w.duckdb"
+    go1 = Go1Sandbox(seed, enrollments_path=ENROLLMENTS_OPENAPI_SERVER_PATH).serve()
+    go1.user_list_shape = "long"  # the list's hits carry emails: it is read through
+    l360 = L360Sandbox(learner_emails=learner_emails(go1)).serve()
+    l360.faults_360.resource_ids = "opaque"  # each course id read through its integration
+    for kind in ("users", "courseStats", "courses", "bulkOperations"):
+        l360.page_sizes[kind] = 7  # Link-followed pages everywhere
+    env = {**go1.env(), **l360.env(), "GO1SYNC_WAREHOUSE": str(warehouse)}
+    config = load_config(env=env)
+    try:
+        first = run_pipeline(config)
+        assert first.ok, (first.failed_streams, first.pushed and first.pushed.errors[:3])
+        live = sorted(e for (_, e), c in l360.courses.items() if not c["archived"])
+        go1.retire(live[0])
+        started = next(e for e, v in go1.enrollments.items() if v["status"] == "in-progress")
+        go1.complete_enrollment(started)
+        assert run_pipeline(config).ok
+        go1.publish(live[0])  # restored with its own call
+        assert run_pipeline(config).ok
+        env["L360_GROUP_IDS"] = l360.group_ids[0]  # a group removed: its shares taken back
+        config = load_config(env=env)
+        assert run_pipeline(config).ok
+        run_reconcile(config)
+        checked = run_cli("check", env=env)
+        assert checked.returncode == 0, checked.stdout
+        yield Logs(go1.requests, l360.requests)
+    finally:
+        patch.undo()
+        go1.stop()
+        l360.stop()
+
+
+def assert_documented(report: Report) -> None:
+    assert report.checked > 0
+    assert report.ok, "\n" + "\n".join(report.messages()[:30])
+
+
+def test_every_go1_request_follows_the_openapi_file(logs: Logs) -> None:
+    assert_documented(check_log("go1", logs.go1))
+
+
+def test_every_360learning_request_follows_the_openapi_files(logs: Logs) -> None:
+    report = check_log("l360", logs.l360)
+    assert_documented(report)
+    followed = [r for r in logs.l360 if "page" in r.query]
+    assert followed, "the scenario should follow Link headers (small page sizes)"
+
+
+def test_the_undocumented_calls_are_exactly_the_known_list(logs: Logs) -> None:
+    seen = check_log("go1", logs.go1).undocumented_seen | check_log(
+        "l360", logs.l360).undocumented_seen
+    assert seen == set(UNDOCUMENTED)
+
+
+def test_the_scenario_makes_every_call_of_the_endpoint_tables(logs: Logs) -> None:
+    """So that a call added to a client but not to its table (or never exercised here) shows."""
+    for endpoints, log in ((GO1_ENDPOINTS, logs.go1), (L360_ENDPOINTS, logs.l360)):
+        made = {(r.method, r.path) for r in log}
+        for endpoint in endpoints:
+            assert any(endpoint.matches(m, p) for m, p in made), (endpoint.method, endpoint.path)
+        unlisted = {(m, p) for m, p in made if not any(e.matches(m, p) for e in endpoints)}
+        assert unlisted == set()
+
+
+def test_the_endpoint_tables_name_the_scopes_the_documents_name() -> None:
+    """Each 360Learning scope is the one its operation's description names; each Go1 scope is
+    its operation's OAuth2 security entry (the undocumented calls: user.read, Go1's scope
+    page)."""
+    import json
+    import re
+
+    import yaml
+
+    contracts = Path(__file__).resolve().parents[2] / "sandbox" / "contracts"
+    documented: dict[tuple[str, str], str | None] = {}
+    for name in ("360learning-core-api.json", "360learning-bulk-api.json"):
+        for path, methods in json.loads((contracts / name).read_text("utf-8"))["paths"].items():
+            for method, operation in methods.items():
+                found = re.search(r"Required OAuth scope: `([^`]+)`",
+                                  operation.get("description", ""))
+                documented[(method.upper(), path)] = found.group(1) if found else None
+    for endpoint in L360_ENDPOINTS:
+        assert documented[(endpoint.method, endpoint.path)] == endpoint.scope, endpoint.path
+    go1 = yaml.safe_load((contracts / "go1-openapi.yml").read_text("utf-8"))
+    for endpoint in GO1_ENDPOINTS:
+        operation = go1["paths"].get(endpoint.path, {}).get(endpoint.method.lower())
+        if operation is None:
+            assert endpoint.scope in (None, "user.read", "enrollment.read"), endpoint.path
+            continue
+        assert operation["security"] == [{"OAuth2": [endpoint.scope]}], endpoint.path
+
+
+@pytest.mark.undocumented_on_purpose
+def test_an_undocumented_parameter_sent_by_a_client_fails_the_check(tmp_path: Path) -> None:
+    """The check is not vacuous: the real client, one parameter too many, is caught."""
+    with Go1Sandbox(Go1Seed(seed=3, learning_objects=5, users=2, enrollments=5)) as go1:
+        settings = load_config(env=go1.env()).go1()
+        with Go1Client(settings) as client:
+            client.get("/learning-objects", [("collection", "library"), ("limit", "1"),
+                                             ("page_size", "5")])
+        report = check_log("go1", go1.requests)
+    assert not report.ok
+    assert any("'page_size' is not declared by GET /learning-objects" in m
+               for m in report.messages())
