@@ -26,8 +26,8 @@ from settings import Config, SettingsError
 
 # Scopes only a write can prove; named so that nobody takes the checklist for a proof of them.
 _READ_SCOPES = {e.scope for e in L360_ENDPOINTS if e.method == "GET"}
-WRITE_SCOPES = tuple(s for s in dict.fromkeys(e.scope for e in L360_ENDPOINTS if e.scope)
-                     if s not in _READ_SCOPES)
+WRITE_SCOPES = tuple(dict.fromkeys(e.scope for e in L360_ENDPOINTS
+                                   if e.scope and e.scope not in _READ_SCOPES))
 
 
 @dataclass

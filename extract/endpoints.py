@@ -66,7 +66,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              f"not in the OpenAPI; contract README; {SCOPE_PAGE}"),
 )
 
-SCOPES = tuple(dict.fromkeys(e.scope for e in ENDPOINTS if e.scope))
 
 
 def scope_of(table: tuple[Endpoint, ...], method: str, path: str) -> str | None:

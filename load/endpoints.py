@@ -60,5 +60,3 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v2/courses/stats", "courseStats:read", (*RECONCILE, *CHECK),
              "the platform's attempts, page by page", CORE),
 )
-
-SCOPES = tuple(dict.fromkeys(e.scope for e in ENDPOINTS if e.scope))

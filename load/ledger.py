@@ -100,7 +100,9 @@ def apply_outcome(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> tuple
     missing = "the operation ended in error" if outcome.status == "error" else \
         "360Learning returned no result for this row"
     ok_keys = [k for k in keys if results.get(k, (False, None, None))[0]]
-    failed = [(k, results[k][2] if k in results else missing) for k in keys if k not in ok_keys]
+    succeeded = set(ok_keys)
+    failed = [(k, results[k][2] if k in results else missing) for k in keys
+              if k not in succeeded]
     resources = [(k, results[k][1]) for k in ok_keys]
 
     con.execute("BEGIN TRANSACTION")

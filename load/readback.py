@@ -37,12 +37,16 @@ class ReadBack:
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...],
             rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows in one set-based statement, a list per column (``executemany`` goes row by
+    row: 12 s for 20,000 users)."""
     if not rows:
         return
     names = ["_run_id", "_extracted_at", *columns, "record"]
-    statement = exp.insert(exp.values([tuple(exp.Placeholder() for _ in names)]),
-                           exp.to_table(table), columns=names)
-    con.executemany(statement.sql("duckdb"), rows)
+    select = exp.select(*(exp.Unnest(expressions=[exp.Placeholder(this=f"c{i}")]).as_(name)
+                          for i, name in enumerate(names)))
+    statement = exp.insert(select, exp.to_table(table), columns=names)
+    con.execute(statement.sql("duckdb"),
+                {f"c{i}": list(values) for i, values in enumerate(zip(*rows, strict=True))})
 
 
 def _chunks(items: Iterable[dict[str, Any]], size: int = 5000) -> Iterable[list[dict[str, Any]]]:

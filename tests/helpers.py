@@ -1,4 +1,4 @@
-"""What end-to-end tests share: running the CLI as a user would."""
+"""What end-to-end tests share: running the CLI as a user would, and a sync in process."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from load.result import PushResult
+    from settings import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,3 +24,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
     return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT,
                           env={**clean, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def sync(config: Config) -> PushResult:
+    """What a scheduled run does, in this process: extract every stream, map, push."""
+    from extract.job import run_extract
+    from load.job import run_push
+    from warehouse.transform import run_transform
+
+    assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
+    run_transform(config)
+    return run_push(config).result

@@ -18,10 +18,10 @@ import pytest
 from extract.job import run_extract
 from load.changes import make_plan
 from load.job import run_push
-from load.result import PushResult
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from settings import Config, load_config
+from tests.helpers import sync
 from warehouse import open_warehouse
 from warehouse.transform import run_transform
 
@@ -52,13 +52,6 @@ def l360(go1: Go1Sandbox) -> Iterator[L360Sandbox]:
 def config(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> Config:
     return load_config(env={**go1.env(), **l360.env(),
                             "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
-
-
-def sync(config: Config) -> PushResult:
-    """What a scheduled run does: extract, map, push."""
-    assert run_extract(config, STREAMS).ok
-    run_transform(config)
-    return run_push(config).result
 
 
 def writes(l360: L360Sandbox) -> list[tuple[str, str, int]]:

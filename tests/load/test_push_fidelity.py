@@ -16,16 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from extract.job import run_extract
 from load.errors import ScopeError
-from load.job import run_push
-from load.result import PushResult
 from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from settings import Config, load_config
+from tests.helpers import sync
 from warehouse import open_warehouse
-from warehouse.transform import run_transform
 
 STREAMS = ["learning_objects", "enrollments", "user_accounts"]
 
@@ -42,12 +39,6 @@ def make_config(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> Config:
                             "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
 
 
-def sync(config: Config) -> PushResult:
-    assert run_extract(config, STREAMS).ok
-    run_transform(config)
-    return run_push(config).result
-
-
 def course_of(l360: L360Sandbox, external_id: str) -> dict:
     return next(c for (_, e), c in l360.courses.items() if e == external_id)
 
@@ -60,16 +51,21 @@ def live_pushed(go1: Go1Sandbox, l360: L360Sandbox) -> str:
     return sorted(e for (_, e), c in l360.courses.items() if not c["archived"])[0]
 
 
+def retire_a_pushed_course(go1: Go1Sandbox, l360: L360Sandbox, config: Config) -> str:
+    """A first sync, then a course retired in Go1 and archived in 360Learning: its lo_id."""
+    assert sync(config).failed == 0
+    lo_id = live_pushed(go1, l360)
+    go1.retire(lo_id)
+    assert sync(config).failed == 0
+    assert course_of(l360, lo_id)["archived"] is True
+    return lo_id
+
+
 def test_a_course_retired_then_published_again_is_live_again(go1: Go1Sandbox,
                                                               tmp_path: Path) -> None:
     with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
         config = make_config(go1, l360, tmp_path)
-        assert sync(config).failed == 0
-        lo_id = live_pushed(go1, l360)
-        go1.retire(lo_id)
-        assert sync(config).failed == 0
-        assert course_of(l360, lo_id)["archived"] is True
-
+        lo_id = retire_a_pushed_course(go1, l360, config)
         go1.publish(lo_id)
         l360.clear_requests()
         result = sync(config)
@@ -98,10 +94,7 @@ def test_a_republished_course_whose_title_changed_is_upserted_then_restored(
         go1: Go1Sandbox, tmp_path: Path) -> None:
     with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
         config = make_config(go1, l360, tmp_path)
-        assert sync(config).failed == 0
-        lo_id = live_pushed(go1, l360)
-        go1.retire(lo_id)
-        assert sync(config).failed == 0
+        lo_id = retire_a_pushed_course(go1, l360, config)
         go1.publish(lo_id)
         go1.edit_title(lo_id, "Back, and renamed")
         l360.clear_requests()
@@ -117,10 +110,7 @@ def test_a_restore_without_courses_write_names_the_scope(go1: Go1Sandbox,
                                                          tmp_path: Path) -> None:
     with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
         config = make_config(go1, l360, tmp_path)
-        assert sync(config).failed == 0
-        lo_id = live_pushed(go1, l360)
-        go1.retire(lo_id)
-        assert sync(config).failed == 0
+        lo_id = retire_a_pushed_course(go1, l360, config)
         go1.publish(lo_id)
         l360.scopes.discard("courses:write")
         with pytest.raises(ScopeError) as raised:
