@@ -42,7 +42,7 @@ from load.ledger import (
     record_submitted,
     unconfirmed_operations,
 )
-from load.readback import land_users
+from load.lists import land_users
 from load.restore import restore_courses
 from load.result import ProgressFn, PushResult
 
