@@ -24,9 +24,12 @@ from warehouse.models.rendering import Rendered, render_model
 from warehouse.models.seeds import SEED_SCHEMA, SeedColumn, load_statement, read_header
 from warehouse.models.sql import normalised, output_columns, parse_query, quoted_table
 
-MODEL_SCHEMAS = ("staging", "marts", "reconcile")
-DEFAULT_KIND = {"staging": "view", "marts": "table", "reconcile": "table"}
-_STAGE_RANK = {SEED_SCHEMA: 0, "staging": 1, "marts": 2, "reconcile": 3}
+MODEL_SCHEMAS = ("staging", "marts", "outbound", "reconcile")
+# outbound models read the pushed snapshot, which the push changes as it goes: views, so that
+# what they say is always what is true now
+DEFAULT_KIND = {"staging": "view", "marts": "table", "outbound": "view",
+                "reconcile": "table"}
+_STAGE_RANK = {SEED_SCHEMA: 0, "staging": 1, "marts": 2, "outbound": 3, "reconcile": 4}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
