@@ -1,52 +1,84 @@
 """go1sync's command line: parse options, call one function per command, print.
 
-Known errors of every package end here as one red line and an exit code: 2 for bad usage or
-configuration, 1 for a run that failed. Anything else is a bug and keeps its traceback.
+The CLI's one error boundary is :class:`Go1SyncGroup`: go1sync's known errors (one root,
+:class:`go1sync.errors.Go1SyncError`) end here as one red line and their exit code (2 for bad
+usage or configuration, 1 for work that failed); an operating-system error (a folder that
+cannot be written, a port in use) as one line naming the path; Ctrl-C as exit 130, saying what
+was kept. ``--debug`` (or ``GO1SYNC_DEBUG=1``) lets any of them through with its traceback.
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from extract.errors import ExtractError
-from extract.runner import StreamOutcome
-from extract.streams import StreamStats
+import console
+from console import fail as _fail
+from extract.streams import STREAMS
 from extract.timestamps import TimestampError, parse_since
-from load.errors import LoadError
-from load.result import PushResult
-from settings import Config, SettingsError, load_config
-from warehouse.errors import WarehouseError
+from go1sync.errors import EXIT_FAILED, EXIT_USAGE, Go1SyncError
+from settings import Config, load_config
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+DEBUG_ENV = "GO1SYNC_DEBUG"
 # A scheduled run waits this long (seconds) for a run in progress to end: the 08:00 statistics
 # run then follows a 07:40 catalog run that is still going, instead of being refused.
 SCHEDULED_LOCK_WAIT = 3600
+INTERRUPTED = ("interrupted: what was committed is kept (each stream lands in its own "
+               "transaction with its cursor; every row sent is in the push ledger), and the "
+               "next run settles what this one left open")
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.secho(f"Error: {message}", fg="red", err=True)
-    sys.exit(code)
+def os_error_line(exc: OSError) -> str:
+    """An operating-system error in one line that names the path (or paths) it concerns."""
+    reason = exc.strerror or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(paths)}" if paths else f"{reason} ({exc})"
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C is behind an error: DuckDB reports it as its own error, which a stage
+    may have wrapped in one of go1sync's."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt) or type(seen).__name__ == "InterruptException":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Go1SyncGroup(click.Group):
-    """Turns the packages' errors into one line and an exit code."""
+    """The one boundary: known errors become one line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
         try:
             return super().invoke(ctx)
-        except SettingsError as exc:
-            _fail(str(exc), EXIT_USAGE)
-        except (ExtractError, WarehouseError, LoadError) as exc:
-            _fail(str(exc), EXIT_FAILED)
+        except Go1SyncError as exc:
+            if debug:
+                raise
+            if interrupted(exc):
+                click.secho(INTERRUPTED, fg="yellow", err=True)
+                sys.exit(EXIT_INTERRUPTED)
+            _fail(str(exc), exc.exit_code)
+        except OSError as exc:
+            if debug:
+                raise
+            _fail(os_error_line(exc), EXIT_FAILED)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.secho(INTERRUPTED, fg="yellow", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 class SinceType(click.ParamType):
@@ -74,9 +106,11 @@ class SinceType(click.ParamType):
                                 "with its own URLs, credentials and warehouse "
                                 "(default: $GO1SYNC_PROFILE, else none).")
 @click.option("-v", "--verbose", is_flag=True, help="Log retries and other details to stderr.")
+@click.option("--debug", is_flag=True,
+              help=f"Show the traceback of an error instead of one line (or ${DEBUG_ENV}=1).")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, profile: str | None,
-         verbose: bool) -> None:
+         verbose: bool, debug: bool) -> None:
     """go1sync: copies a Go1 My Library catalog and its enrollments into 360Learning.
 
     Settings come from a TOML file and environment variables (the environment wins); see the
@@ -100,63 +134,11 @@ def _scheduled(config: Config) -> Config:
     return config
 
 
-class StreamProgress:
-    """One live line per stream on a terminal (pages, records); silent when piped."""
-
-    def __init__(self) -> None:
-        self.live = sys.stderr.isatty()
-        self._last = 0.0
-        self._stream: str | None = None
-
-    def update(self, stats: StreamStats) -> None:
-        if not self.live:
-            return
-        now = time.monotonic()
-        if stats.stream == self._stream and now - self._last < 0.1:
-            return
-        if self._stream not in (None, stats.stream):
-            click.echo(err=True)
-        self._stream, self._last = stats.stream, now
-        line = f"{stats.stream:<17} {stats.pages:>8,} pages {stats.records_read:>11,} records"
-        click.echo("\r" + line, nl=False, err=True)
-
-    def __enter__(self) -> StreamProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live and self._stream is not None:
-            click.echo(err=True)
-
-
-def warn_learners_without_account(result: PushResult) -> None:
-    """Once per run, not once per attempt: these are waiting, not failing."""
-    if result.learners_without_account:
-        click.secho(f"warning: {result.learners_without_account:,} learner(s) have no "
-                    f"360Learning account ({result.attempts_without_account:,} attempt(s) wait "
-                    "for one); see `python cli.py status`", fg="yellow", err=True)
-
-
-def print_stream_summary(outcomes: Sequence[StreamOutcome]) -> None:
-    header = f"{'stream':<17} {'status':<8} {'requests':>9} {'pages':>8} {'read':>10} " \
-             f"{'landed':>10} {'seconds':>8}"
-    click.echo(header)
-    for o in outcomes:
-        s = o.stats
-        status = click.style(f"{'ok' if o.ok else 'FAILED':<8}", fg="green" if o.ok else "red")
-        click.echo(f"{s.stream:<17} {status} {s.requests:>9,} {s.pages:>8,} "
-                   f"{s.records_read:>10,} {s.records_landed:>10,} {o.seconds:>8.1f}")
-        for note in s.notes:
-            click.echo(f"  {s.stream}: {note}")
-        if o.error:
-            click.secho(f"  {s.stream}: {o.error}", fg="red")
-
-
 @main.command()
 @click.option("--since", type=SinceType(),
               help="Re-read enrollments updated since this instant (2026-11-01 or "
                    "2026-11-01T08:00:00+01:00) instead of from the stored cursor.")
-@click.option("--stream", "streams", multiple=True,
-              type=click.Choice(["learning_objects", "enrollments", "user_accounts"]),
+@click.option("--stream", "streams", multiple=True, type=click.Choice(list(STREAMS)),
               help="Extract only this stream (repeatable). Default: all three.")
 @click.pass_context
 def extract(ctx: click.Context, since: datetime | None, streams: Sequence[str]) -> None:
@@ -165,43 +147,34 @@ def extract(ctx: click.Context, since: datetime | None, streams: Sequence[str]) 
     Exit 0 when every stream succeeded, 1 when one failed (its cursor is kept), 2 for bad
     usage or configuration.
     """
-    from extract.job import run_extract
+    from commands.extract import run_extract
 
-    config = _config(ctx)
-    chosen = list(streams) or ["learning_objects", "enrollments", "user_accounts"]
-    with StreamProgress() as progress:
-        report = run_extract(config, chosen, since, progress.update)
-    print_stream_summary(report.outcomes)
-    click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
+    with console.StreamProgress() as progress:
+        report = run_extract(_config(ctx), list(streams) or list(STREAMS), since,
+                             progress.update)
+    console.streams(report.streams)
+    console.footer(report)
     if not report.ok:
-        failed = ", ".join(o.stats.stream for o in report.outcomes if not o.ok)
-        _fail(f"stream(s) failed: {failed}; their cursors were kept", EXIT_FAILED)
+        _fail(f"stream(s) failed: {', '.join(report.failed_streams)}; their cursors were kept",
+              EXIT_FAILED)
 
 
 @main.command()
 @click.pass_context
 def transform(ctx: click.Context) -> None:
-    """Run the SQL models (models/) and their audits: raw.* -> staging.* -> marts.*.
+    """Run the SQL models (models/) and their audits: raw.* -> staging.* -> marts.* ->
+    outbound.* (the payloads and change sets push sends).
 
     Prints rows and time per model. A failing blocking audit stops the run before anything is
     materialised (exit 1, naming the model, the audit and offending rows); failing
     non-blocking audits are listed as warnings.
     """
-    from warehouse.transform import run_transform
+    from commands.transform import run_transform
 
     report = run_transform(_config(ctx))
-    click.echo(f"{'model':<34} {'kind':<6} {'rows':>10} {'seconds':>8}  fingerprint")
-    for m in report.result.models:
-        changed = click.style(" (changed)", fg="yellow") if m.changed else ""
-        click.echo(f"{m.name:<34} {m.kind:<6} {m.rows:>10,} {m.seconds:>8.2f}  "
-                   f"{m.fingerprint[:12]}{changed}")
-    for a in report.result.audits:
-        if a.failing_rows:
-            click.secho(f"warning: audit {a.model}.{a.audit} found {a.failing_rows} row(s)",
-                        fg="yellow", err=True)
-    passed = sum(1 for a in report.result.audits if not a.failing_rows)
-    click.echo(f"{passed} of {len(report.result.audits)} audits passed · run {report.run_id} · "
-               f"warehouse {report.warehouse}")
+    assert report.models is not None
+    console.models(report.models)
+    console.transform_footer(report)
 
 
 @main.command()
@@ -225,28 +198,25 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
     (`python cli.py status` and meta.push_ledger show them) or another run held the warehouse,
     2 for bad usage or configuration.
     """
-    from pipeline import run_pipeline
+    from commands.run import run_pipeline
 
     report = run_pipeline(_config(ctx), only, since, dry_run, lock_wait)
-    click.secho("extract", bold=True)
-    print_stream_summary(report.streams)
-    click.secho("transform", bold=True)
-    click.echo("  " + ", ".join(f"{m.name} {m.rows:,}" for m in report.models
-                                if m.kind != "seed"))
+    console.heading("extract")
+    console.streams(report.streams)
+    console.heading("transform")
+    if report.models is not None:
+        click.echo("  " + ", ".join(f"{m.name} {m.rows:,}" for m in report.models.models
+                                    if m.kind != "seed"))
+        console.audit_warnings(report.models)
     if report.plan is not None:
-        click.secho("plan", bold=True)
-        click.echo(f"  courses {report.plan.courses}, attempts {report.plan.attempts}")
+        console.heading("plan")
+        console.plan_summary(report.plan)
     if report.pushed is not None:
-        click.secho("push", bold=True)
-        for kind, c in report.pushed.counts.items():
-            click.echo(f"  {kind:<15} {c.sent:>9,} sent {c.succeeded:>9,} ok "
-                       f"{c.failed:>7,} failed {c.rejected:>6,} rejected")
-        if not report.pushed.counts:
-            click.echo("  nothing new to push")
-        warn_learners_without_account(report.pushed)
+        console.heading("push")
+        console.pushed(report.pushed, indent="  ")
     elif dry_run:
         click.echo("dry run: nothing pushed")
-    click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
+    console.footer(report)
     if not report.ok:
         problems = [f"stream(s) failed: {', '.join(report.failed_streams)}"] \
             if report.failed_streams else []
@@ -301,7 +271,7 @@ def serve(ctx: click.Context) -> None:
     logged); one that comes while the other job runs waits for it (up to an hour); a failed
     run is logged and the schedule goes on.
     """
-    from pipeline import run_pipeline
+    from commands.run import run_pipeline
     from schedule import Scheduler
 
     config = _scheduled(_config(ctx))
@@ -332,13 +302,14 @@ def reconcile(ctx: click.Context, fmt: str, out: str | None, requeue: bool) -> N
     with Go1 (the marts) and with what go1sync pushed, and explains every difference."""
     from pathlib import Path
 
-    from load.reconcile import run_reconcile
-    from warehouse.report import text_summary, write_files
+    from commands.reconcile import run_reconcile
+    from reconcile.files import write_files
+    from reconcile.report import text_summary
 
     report, requeued = run_reconcile(_config(ctx), requeue)
     click.echo(text_summary(report))
     if fmt == "html":
-        from warehouse.report_html import render_html
+        from reconcile.html import render_html
 
         target = Path(out or f"reports/reconcile-{report.run_id}.html")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -356,13 +327,10 @@ def reconcile(ctx: click.Context, fmt: str, out: str | None, requeue: bool) -> N
 def check(ctx: click.Context) -> None:
     """Verify the API information is correct, changing nothing: both credentials, the scopes a
     run needs, the 360Learning groups, the connector admin and the integration name."""
-    from checks import run_checks
+    from commands.check import run_checks
 
     results = run_checks(_config(ctx))
-    for c in results:
-        mark = (click.style("note", fg="yellow") if c.info else
-                click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red"))
-        click.echo(f"{mark} {c.name}: {c.detail}")
+    console.checks(results)
     failed = [c.name for c in results if not c.ok]
     if failed:
         _fail(f"{len(failed)} check(s) failed: {', '.join(failed)}", EXIT_FAILED)
@@ -376,86 +344,18 @@ def check(ctx: click.Context) -> None:
 def status(ctx: click.Context, runs: int) -> None:
     """Recent runs with their outcome and counts, cursors, bulk operations still unconfirmed,
     rejects by reason, and rows the last push could not send. Changes nothing."""
-    import json
+    from commands.status import run_status
 
-    from warehouse.status import read_status, summarize
-
-    found = read_status(_config(ctx).warehouse_path(), runs)
-    click.secho("runs", bold=True)
-    for r in found.runs:
-        colour = {"success": "green", "running": "yellow"}.get(r["status"], "red")
-        took = (f"{(r['finished_at'] - r['started_at']).total_seconds():.1f}s"
-                if r["finished_at"] else "-")
-        summary = summarize(r["command"], json.loads(r["counts"]) if r["counts"] else {})
-        click.echo(f"  {r['run_id']:>5} {r['command']:<10} "
-                   + click.style(f"{r['status']:<8}", fg=colour)
-                   + f" {r['started_at']:%Y-%m-%d %H:%M:%S}Z {took:>8}  {summary}")
-        if r["error"]:
-            click.secho(f"        {r['error'][:160]}", fg="red")
-    click.secho("cursors", bold=True)
-    for stream, value in found.cursors or [("(none yet)", "")]:
-        click.echo(f"  {stream:<17} {value}")
-    click.secho("bulk operations not yet confirmed", bold=True)
-    for op, kind, items, at in found.unconfirmed:
-        click.echo(f"  {op} {kind} {items:,} items, submitted {at} (settled by the next push)")
-    if not found.unconfirmed:
-        click.echo("  none")
-    click.secho("rejects by reason", bold=True)
-    for entity, reason, n in found.rejects:
-        click.echo(f"  {entity:<16} {reason:<38} {n:>8,}")
-    if found.unpushed:
-        click.secho("not pushed in the last push (sent again next run)", bold=True)
-        for kind, why, n in found.unpushed:
-            click.echo(f"  {kind:<15} {n:>7,}  {why[:90]}")
-    if found.without_account_total:
-        click.secho(f"learners without a 360Learning account ({found.without_account_total:,};"
-                    " their attempts are sent once a user with their email exists)", bold=True)
-        for email, attempts, since in found.without_account:
-            click.echo(f"  {email:<40} {attempts:>5,} attempt(s), since {since:%Y-%m-%d}")
-        if found.without_account_total > len(found.without_account):
-            click.echo("  … SELECT * FROM meta.learners_without_account lists them all")
-    click.secho("API readings (what the platforms answered where the documents leave a choice)",
-                bold=True)
-    for reading in found.readings:
-        click.echo(f"  {reading.api:<5} {reading.reading:<25} {reading.value:<36} "
-                   f"{reading.detail or ''} ({reading.checked_at:%Y-%m-%d})")
-    if not found.readings:
-        click.echo("  none yet")
+    console.status(run_status(_config(ctx), runs))
 
 
 @main.command()
 @click.pass_context
 def plan(ctx: click.Context) -> None:
     """Show what `push` would send to 360Learning now (counts and examples); sends nothing."""
-    from load.job import run_plan
+    from commands.push import run_plan
 
-    result = run_plan(_config(ctx))
-    click.echo(f"{'kind':<10} {'operation':<13} {'rows':>9}  examples")
-    for kind, counts in (("course", result.courses), ("attempt", result.attempts)):
-        for op in sorted(counts):
-            sample = ", ".join(result.samples.get(f"{kind} {op}", []))
-            click.echo(f"{kind:<10} {op:<13} {counts[op]:>9,}  {sample}")
-    if result.rejected_courses:
-        click.echo(f"{result.rejected_courses:,} course(s) cannot make a valid payload "
-                   "(rejected when pushed, see meta.push_ledger)")
-    if result.restores_with_upsert:
-        click.echo(f"{result.restores_with_upsert:,} restored course(s) changed too: upserted, "
-                   "then restored")
-    if result.held_attempts:
-        click.echo(f"{result.held_attempts:,} attempt(s) not sent: their course is not in "
-                   "360Learning (archived in Go1 before it was ever pushed, or its upsert failed)")
-    if result.learners_without_account:
-        click.echo(f"{result.attempts_without_account:,} attempt(s) of "
-                   f"{result.learners_without_account:,} learner(s) wait for a 360Learning "
-                   "account with their email (as of the last user list; push reads it again)")
-    elif not result.users_listed and result.attempts:
-        click.echo("learners are matched with 360Learning's users when the push reads its user "
-                   "list")
-    closed = result.attempts.get("closed_in_360", 0)
-    if closed:
-        click.echo(f"{closed:,} attempt(s) changed in Go1 after 360Learning closed them: not "
-                   "sent (360Learning never updates a completed attempt)")
-    click.echo(f"{result.writes:,} row(s) would be written")
+    console.plan(run_plan(_config(ctx)))
 
 
 @main.command("push")
@@ -466,28 +366,15 @@ def push_command(ctx: click.Context) -> None:
     Settles first any bulk operation an interrupted run left unconfirmed. Exit 0 when every
     row went through, 1 when some failed (they are sent again next run; see meta.push_ledger).
     """
-    from load.job import run_push
+    from commands.push import run_push
 
-    def progress(kind: str, count: Any) -> None:
-        if sys.stderr.isatty():
-            click.echo(f"\r{kind:<15} {count.succeeded:>9,} ok {count.failed:>7,} failed",
-                       nl=False, err=True)
-
-    report = run_push(_config(ctx), progress)
-    if sys.stderr.isatty():
-        click.echo(err=True)
-    result = report.result
-    if result.settled_operations:
-        click.echo(f"settled {result.settled_operations} operation(s) left by an earlier run")
-    click.echo(f"{'kind':<15} {'sent':>9} {'ok':>9} {'failed':>7} {'rejected':>8}")
-    for kind, c in result.counts.items():
-        click.echo(f"{kind:<15} {c.sent:>9,} {c.succeeded:>9,} {c.failed:>7,} {c.rejected:>8,}")
-    if not result.counts:
-        click.echo("nothing new to push")
-    warn_learners_without_account(result)
-    for kind, key, error in result.errors[:10]:
-        click.secho(f"  {kind} {key}: {error}", fg="red")
-    click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
+    report = run_push(_config(ctx), console.push_progress)
+    console.end_push_progress()
+    assert report.pushed is not None
+    result = report.pushed
+    console.pushed(result)
+    console.push_errors(result)
+    console.footer(report)
     if result.failed:
         _fail(f"{result.failed} row(s) failed and will be sent again next run; "
               "SELECT * FROM meta.push_ledger WHERE status <> 'success' shows them",
@@ -499,40 +386,18 @@ def models() -> None:
     """Inspect the SQL models: their versions, compiled SQL and lineage."""
 
 
-def _project(ctx: click.Context) -> Any:
-    from warehouse.models import load_project
-    from warehouse.transform import MODELS_DIR
-
-    return load_project(MODELS_DIR, variables=_config(ctx).model_variables())
-
-
 @models.command("list")
 @click.pass_context
 def models_list(ctx: click.Context) -> None:
     """Name, materialisation, fingerprint, and whether it changed since the last transform."""
-    from warehouse.connection import connect
-    from warehouse.models import describe
+    from commands.models import list_models
+    from warehouse.models import short_fingerprint
 
-    project = _project(ctx)
-    path = _config(ctx).warehouse_path()
-    if path.exists():
-        con = connect(path, read_only=True)
-        try:
-            infos = describe(con, project)
-        finally:
-            con.close()
-    else:
-        infos = describe(_memory_warehouse(), project)
     click.echo(f"{'model':<34} {'kind':<6} {'fingerprint':<13} changed since last run")
-    for info in infos:
+    for info in list_models(_config(ctx)):
         changed = {None: "never run", True: "yes", False: "no"}[info.changed_since_last_run]
-        click.echo(f"{info.name:<34} {info.kind:<6} {info.fingerprint[:12]:<13} {changed}")
-
-
-def _memory_warehouse() -> Any:
-    import duckdb
-
-    return duckdb.connect()
+        click.echo(f"{info.name:<34} {info.kind:<6} {short_fingerprint(info.fingerprint):<13} "
+                   f"{changed}")
 
 
 @models.command("show")
@@ -540,10 +405,9 @@ def _memory_warehouse() -> Any:
 @click.pass_context
 def models_show(ctx: click.Context, name: str) -> None:
     """Print the compiled SQL of one model (what transform runs for it)."""
-    project = _project(ctx)
-    if name not in project.models:
-        _fail(f"no model named {name!r}; `python cli.py models list` lists them", EXIT_USAGE)
-    model = project.models[name]
+    from commands.models import show_model
+
+    model = show_model(_config(ctx), name)
     click.echo(f"-- {model.qualified} ({model.kind}) from {model.path}")
     click.echo(f"-- fingerprint {model.fingerprint}")
     click.echo(model.sql.strip())
@@ -558,10 +422,9 @@ def models_lineage(ctx: click.Context, fmt: str, out: str | None) -> None:
     """The graph of sources, seeds and models."""
     from pathlib import Path
 
-    from warehouse.models import lineage_dot, lineage_mermaid, lineage_text
+    from commands.models import lineage
 
-    render = {"text": lineage_text, "mermaid": lineage_mermaid, "dot": lineage_dot}[fmt]
-    text = render(_project(ctx))
+    text = lineage(_config(ctx), fmt)
     if out:
         Path(out).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {out}")
@@ -581,25 +444,51 @@ def demo(warehouse_path: str) -> None:
     """
     from pathlib import Path
 
-    from sandbox.demo import QUERIES, run_demo
+    from commands.demo import run_demo
 
     report = run_demo(Path(warehouse_path), click.echo)
-    for number, run in enumerate(report.runs, start=1):
-        click.secho(f"\nRun {number} (run id {run.extract.run_id})", bold=True)
+    for number, demo_run in enumerate(report.runs, start=1):
+        click.secho(f"\nRun {number} (run id {demo_run.run.run_id})", bold=True)
         if number == 2:
             click.echo("after these changes in Go1: " + "; ".join(report.changes))
-        print_stream_summary(run.extract.outcomes)
-        click.echo("mapped: " + ", ".join(f"{n:,} {what}" for what, n in run.marts.items()))
-        pushed = run.push.result.counts
+        console.streams(demo_run.run.streams)
+        marts = demo_run.marts
+        click.echo(f"mapped: {marts.live_courses:,} live courses, {marts.archived_courses:,} "
+                   f"archived courses, {marts.open_attempts:,} open attempts, "
+                   f"{marts.closed_attempts:,} closed attempts, {marts.rejects:,} rejects")
+        pushed = demo_run.run.pushed.counts if demo_run.run.pushed else {}
         click.echo("pushed to 360Learning: " + (", ".join(
             f"{c.succeeded:,} {kind}" + (f" ({c.failed:,} failed)" if c.failed else "")
             for kind, c in pushed.items()) or "nothing new"))
     click.secho("\nLook at the warehouse:", bold=True)
     click.echo(f"  duckdb {report.warehouse}")
-    for title, sql in QUERIES:
+    for title, sql in DEMO_QUERIES:
         click.echo(f"  -- {title}\n  {sql}")
-    if not all(run.extract.ok for run in report.runs):
+    if not all(demo_run.run.ok for demo_run in report.runs):
         _fail("a demo run failed", EXIT_FAILED)
+
+
+DEMO_QUERIES = (
+    ("courses for 360Learning, by type and whether archived",
+     "SELECT content_type, archived, archived_reason, count(*) FROM marts.content_360 "
+     "GROUP BY ALL ORDER BY ALL;"),
+    ("learners with open attempts",
+     "SELECT user_email, count(*) AS open_attempts FROM marts.attempts_360 "
+     "WHERE attempt_state = 'open' GROUP BY 1 ORDER BY 2 DESC LIMIT 10;"),
+    ("why records were not mapped",
+     "SELECT entity, reason, count(*) FROM marts.rejects GROUP BY ALL ORDER BY 3 DESC;"),
+    ("what the next push would send",
+     "SELECT operation, count(*) FROM outbound.attempt_changes WHERE planned GROUP BY 1;"),
+)
+
+
+def listen(api: Any, host: str, port: int, option: str) -> None:
+    """Serve a stand-in on ``host:port``; a port in use is one line naming it and the option."""
+    try:
+        api.serve(host=host, port=port)
+    except OSError as exc:
+        raise Go1SyncError(f"cannot listen on {host}:{port} ({option}): "
+                           f"{exc.strerror or exc}") from None
 
 
 @main.command()
@@ -622,9 +511,9 @@ def sandbox(host: str, go1_port: int, l360_port: int, seed: int, learning_object
     then run `python cli.py extract`, `transform`, `plan`, `push`. The 360Learning sandbox
     knows the Go1 sandbox's learners by email, as the integration requires.
     """
-    from sandbox.demo import learner_emails
     from sandbox.go1 import Go1Sandbox, Go1Seed
     from sandbox.l360 import L360Sandbox
+    from sandbox.learners import learner_emails
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         _fail("the sandbox serves loopback only (--host 127.0.0.1)", EXIT_USAGE)
@@ -633,8 +522,13 @@ def sandbox(host: str, go1_port: int, l360_port: int, seed: int, learning_object
                         enrollments=enrollments)
     go1 = Go1Sandbox(seed_spec)
     go1.faults.latency_ms = latency_ms
-    go1.serve(host=host, port=go1_port)
-    l360 = L360Sandbox(learner_emails=learner_emails(go1)).serve(host=host, port=l360_port)
+    listen(go1, host, go1_port, "--go1-port")
+    l360 = L360Sandbox(learner_emails=learner_emails(go1))
+    try:
+        listen(l360, host, l360_port, "--l360-port")
+    except Go1SyncError:
+        go1.stop()
+        raise
     click.echo(f"# Go1 sandbox on {go1.url} ({learning_objects} learning objects, {users} users,"
                f" {enrollments} enrollments), 360Learning sandbox on {l360.url}; ready in "
                f"{time.monotonic() - began:.1f}s")

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from go1sync.errors import UsageError
 from schedule import Job, parse_times
 
 CONFIG_ENV = "GO1SYNC_CONFIG"
 PROFILE_ENV = "GO1SYNC_PROFILE"
 
 
-class SettingsError(Exception):
-    """A setting is missing or invalid; the message names it."""
+class SettingsError(UsageError):
+    """A setting is missing or invalid; the message names it (exit 2)."""
 
 
 class Secret:

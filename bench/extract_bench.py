@@ -66,7 +66,7 @@ def extract_once(env: dict[str, str], streams: list[str], max_in_flight: int,
 
 
 def child(streams: list[str]) -> None:
-    from extract.job import run_extract
+    from commands.extract import run_extract
     from settings import load_config
 
     began = time.monotonic()
@@ -79,7 +79,7 @@ def child(streams: list[str]) -> None:
             o.stats.stream: {"seconds": o.seconds, "requests": o.stats.requests,
                              "read": o.stats.records_read, "landed": o.stats.records_landed,
                              "ok": o.ok, "error": o.error}
-            for o in report.outcomes
+            for o in report.streams
         },
     }
     print(json.dumps(figures))

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from urllib3 import HTTPHeaderDict
 
-from extract.transport import Answer
+from apiclient.transport import Answer
 from sandbox.go1 import Go1Sandbox
 from sandbox.httpserver import Headers, Request
 

@@ -73,18 +73,19 @@ def land(warehouse: Path, learning_objects: int, users: int, enrollments: int) -
 
 
 def child(warehouse: str) -> None:
+    from commands.transform import run_transform
     from settings import load_config
-    from warehouse.transform import run_transform
 
     config = load_config(env={**os.environ, "GO1SYNC_WAREHOUSE": warehouse,
                               "GO1_PORTAL_URL": "https://acme.mygo1.com"})
     began = time.monotonic()
     report = run_transform(config)
+    assert report.models is not None
     print(json.dumps({
         "seconds": time.monotonic() - began,
         "peak_rss_mb": peak_rss_mb(),
-        "models": [(m.name, m.rows, m.seconds) for m in report.result.models],
-        "audits": len(report.result.audits),
+        "models": [(m.name, m.rows, m.seconds) for m in report.models.models],
+        "audits": len(report.models.audits),
     }))
 
 

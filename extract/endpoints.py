@@ -9,7 +9,7 @@ the token call, which goes to ``GO1_AUTH_URL``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from apiclient.endpoints import Endpoint
 
 # The enrollment list. Go1's published collections and the contract call it on the gateway;
 # the OpenAPI operation's `servers: [{url: /report-data/enrolment}]` is a relative URL, which
@@ -17,24 +17,6 @@ from dataclasses import dataclass
 # the gateway answers 404 on the first (see extract/streams/enrollments.py).
 ENROLLMENTS_PATH = "/enrollments"
 ENROLLMENTS_OPENAPI_SERVER_PATH = "/report-data/enrolment/enrollments"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One call: ``path`` is a template (``{id}`` is one segment)."""
-
-    method: str
-    path: str
-    scope: str | None  # None: the token call, which needs credentials, not a scope
-    commands: tuple[str, ...]  # the commands that make this call
-    purpose: str
-    source: str
-
-    def matches(self, method: str, path: str) -> bool:
-        wanted, given = self.path.split("/"), path.split("?", 1)[0].split("/")
-        return method.upper() == self.method and len(wanted) == len(given) and all(
-            w == g or (w.startswith("{") and w.endswith("}") and g != "")
-            for w, g in zip(wanted, given, strict=True))
 
 
 GO1_OPENAPI = "Go1 OpenAPI"
@@ -65,10 +47,3 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "a learner's account, for the email 360Learning matches learners by",
              f"not in the OpenAPI; contract README; {SCOPE_PAGE}"),
 )
-
-
-
-def scope_of(table: tuple[Endpoint, ...], method: str, path: str) -> str | None:
-    """The scope a call of ``table`` (Go1's or 360Learning's) needs; None for a call go1sync
-    does not make."""
-    return next((e.scope for e in table if e.matches(method, path)), None)

@@ -57,6 +57,11 @@ def _run_one(ctx: StreamContext, name: str) -> StreamOutcome:
         _record(con, ctx.run_id, stats, "success", stream_started, None)
         con.execute("COMMIT")
         return StreamOutcome(stats, True, time.monotonic() - began)
+    except duckdb.InterruptException:
+        # DuckDB turns Ctrl-C during a query into its own error: it stops the whole command,
+        # as it would anywhere else, not just this stream
+        con.execute("ROLLBACK")
+        raise KeyboardInterrupt from None
     except (ExtractError, duckdb.Error) as exc:
         con.execute("ROLLBACK")
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,6 +1,6 @@
 """Writing to 360Learning (API v2): the HTTP client, its rate limiters, and bulk operations."""
 
-from extract.retry import RetryPolicy
+from apiclient.retry import RetryPolicy
 from load.bulk import (
     BATCH_LIMITS,
     BulkOperation,
@@ -10,7 +10,7 @@ from load.bulk import (
     batches,
     operation_kind,
 )
-from load.client import ClientStats, L360Client, Response, is_repeatable
+from load.client import L360Client, L360Stats, Response, is_repeatable
 from load.errors import (
     AuthError,
     BulkTimeout,
@@ -28,9 +28,9 @@ __all__ = [
     "BulkOutcome",
     "BulkRunner",
     "BulkTimeout",
-    "ClientStats",
     "ItemResult",
     "L360Client",
+    "L360Stats",
     "LoadError",
     "NotFound",
     "RateLimiter",

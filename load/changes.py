@@ -1,91 +1,94 @@
-"""What would be pushed: the candidate snapshot diffed against the committed one, in SQL.
+"""What the next push would send: the outbound change sets, counted.
 
-The queries live in ``load/sql/``; this module only names them and reads their results, so the
-payload of every row can be read, and queried, as SQL.
+The rules are the models ``models/outbound/`` (payloads, change sets, ``send``, ``planned``
+and ``held_reason`` columns); this module only counts their rows, so ``plan`` and ``push`` read
+one relation and Python restates no predicate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 
-SQL_DIR = Path(__file__).with_name("sql")
-COURSE_SEND = ("add", "change")
+from warehouse.errors import WarehouseError
+
+OUTBOUND = ("course_changes", "attempt_changes", "share_changes")
 
 
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the candidate and change views for this connection (temporary, never stored)."""
-    for name in ("candidate_courses", "candidate_attempts", "course_changes", "attempt_changes"):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {_sql(name)}")
-
-
-# Attempt operations that send nothing: the same payload, or an attempt 360Learning has closed.
-ATTEMPTS_NOT_SENT = frozenset({"unchanged", "closed_in_360"})
+def require_outbound(con: duckdb.DuckDBPyConnection) -> None:
+    """The outbound models exist (a transform made them), or one line saying what to do."""
+    found = {str(r[0]) for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'outbound'"
+    ).fetchall()}
+    if not set(OUTBOUND) <= found:
+        raise WarehouseError("no outbound models yet: run `python cli.py transform` first")
 
 
 @dataclass
 class Plan:
     """Counts per kind and operation, and a few example keys of each."""
 
-    courses: dict[str, int] = field(default_factory=dict)
-    attempts: dict[str, int] = field(default_factory=dict)  # sendable now, by operation
-    held_attempts: int = 0  # course not in 360Learning yet
-    rejected_courses: int = 0  # cannot make a valid payload
+    courses: dict[str, int] = field(default_factory=dict)  # rows to write, by operation
+    attempts: dict[str, int] = field(default_factory=dict)  # planned, by operation
+    unchanged_courses: int = 0
+    unchanged_attempts: int = 0
+    closed_in_360: int = 0  # changed in Go1 after 360Learning closed them: never sent
+    rejected_courses: int = 0  # cannot make a valid payload (marts.rejects, invalid_payload)
     restores_with_upsert: int = 0  # restores whose data changed too: an upsert, then a restore
+    held_attempts: int = 0  # course not in 360Learning, and not upserted by this push
     learners_without_account: int = 0  # no 360Learning user with their email (last user list)
     attempts_without_account: int = 0
     users_listed: bool = False  # whether a 360Learning user list was read yet
+    share_changes: int = 0  # known now; a course this push adds is shared once it has an id
     samples: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def writes(self) -> int:
-        sent = sum(n for op, n in self.courses.items() if op != "unchanged")
-        return sent - self.rejected_courses + self.restores_with_upsert + sum(
-            n for op, n in self.attempts.items() if op not in ATTEMPTS_NOT_SENT)
+        """Rows the push writes: courses (a restore with new data counts twice) and attempts."""
+        return (sum(self.courses.values()) + self.restores_with_upsert
+                + sum(self.attempts.values()))
 
 
 def make_plan(con: duckdb.DuckDBPyConnection, samples: int = 3) -> Plan:
     """Count what a push would send now, without sending anything.
 
-    Attempts are counted against the courses 360Learning already confirmed; courses that this
-    push would add make their attempts sendable in the same push. Learners are matched against
-    the last user list read from 360Learning (a push reads it again first).
+    Learners are matched against the last user list read from 360Learning (a push reads it
+    again first, so a user created since then is found there).
     """
-    prepare(con)
+    require_outbound(con)
     plan = Plan()
     for op, n, keys in con.execute(
-            "SELECT operation, count(*), list(key ORDER BY key)[1:$n] FROM course_changes "
-            "GROUP BY operation", {"n": samples}).fetchall():
+            "SELECT operation, count(*), list(key ORDER BY key)[1:$n] FROM outbound.course_changes "
+            "WHERE send GROUP BY operation", {"n": samples}).fetchall():
         plan.courses[op] = n
         plan.samples[f"course {op}"] = keys
     row = con.execute(
-        "SELECT count(*) FILTER (upsert AND payload_error IS NOT NULL), "
-        "count(*) FILTER (operation = 'restore' AND upsert AND payload_error IS NULL) "
-        "FROM course_changes").fetchone()
-    plan.rejected_courses, plan.restores_with_upsert = (int(v) for v in row) if row else (0, 0)
-    # held: as attempt_changes says, except that a course this push adds is no reason to wait
-    attempts = ("SELECT a.*, CASE WHEN a.held = 'course_not_in_360' AND c.operation = 'add' "
-                "AND c.payload_error IS NULL THEN NULL ELSE a.held END AS will_hold "
-                "FROM attempt_changes AS a LEFT JOIN course_changes AS c "
-                "ON c.key = a.external_course_id")
+        "SELECT count(*) FILTER (operation = 'unchanged'), "
+        "count(*) FILTER (held_reason = 'invalid_payload'), "
+        "count(*) FILTER (operation = 'restore' AND upsert) "
+        "FROM outbound.course_changes").fetchone()
+    if row:
+        plan.unchanged_courses, plan.rejected_courses, plan.restores_with_upsert = (
+            int(v or 0) for v in row)
     for op, n, keys in con.execute(
-            f"SELECT operation, count(*), list(key ORDER BY key)[1:$n] FROM ({attempts}) "
-            "WHERE will_hold IS NULL GROUP BY operation", {"n": samples}).fetchall():
+            "SELECT operation, count(*), list(key ORDER BY key)[1:$n] "
+            "FROM outbound.attempt_changes WHERE planned GROUP BY operation",
+            {"n": samples}).fetchall():
         plan.attempts[op] = n
         plan.samples[f"attempt {op}"] = keys
     row = con.execute(
-        f"SELECT count(*) FILTER (will_hold = 'course_not_in_360'), "
-        "count(DISTINCT user_email) FILTER (will_hold = 'no_360_account'), "
-        "count(*) FILTER (will_hold = 'no_360_account'), bool_or(users_listed) "
-        f"FROM ({attempts}) WHERE operation IN ('new', 'progress', 'close')").fetchone()
+        "SELECT count(*) FILTER (operation = 'unchanged'), "
+        "count(*) FILTER (operation = 'closed_in_360'), "
+        "count(*) FILTER (NOT planned AND held_reason = 'course_not_in_360'), "
+        "count(DISTINCT user_email) FILTER (held_reason = 'no_360_account'), "
+        "count(*) FILTER (held_reason = 'no_360_account'), bool_or(users_listed) "
+        "FROM outbound.attempt_changes").fetchone()
     if row:
-        plan.held_attempts, plan.learners_without_account, plan.attempts_without_account = (
-            int(v or 0) for v in row[:3])
-        plan.users_listed = bool(row[3])
+        (plan.unchanged_attempts, plan.closed_in_360, plan.held_attempts,
+         plan.learners_without_account, plan.attempts_without_account) = (
+            int(v or 0) for v in row[:5])
+        plan.users_listed = bool(row[5])
+    row = con.execute("SELECT count(*) FROM outbound.share_changes").fetchone()
+    plan.share_changes = int(row[0]) if row else 0
     return plan

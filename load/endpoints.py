@@ -9,7 +9,7 @@ message"), ``check`` probes the scopes it can probe without writing, and the REA
 
 from __future__ import annotations
 
-from extract.endpoints import Endpoint
+from apiclient.endpoints import Endpoint
 
 # the operation, and its scope in its description ("Required OAuth scope: `…`")
 CORE = "core OpenAPI"

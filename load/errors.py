@@ -1,7 +1,8 @@
-"""The errors of the load package.
+"""The errors of the load package: the 360Learning family of :class:`apiclient.errors.ApiError`.
 
-Every failure of a 360Learning call surfaces as one :class:`LoadError` (or a subclass), so
-``cli.py`` needs a single handler that prints the message on one line. Messages say what failed
+Every failure of a 360Learning call surfaces as one :class:`LoadError` (or a subclass), under
+go1sync's one error root, so ``cli.py`` has a single handler that prints the message on one
+line. Messages say what failed
 and what to do; they never carry the client secret or a token (the client scrubs both before
 raising). ``status`` is the HTTP status when there was an answer; ``code`` is 360Learning's error
 code, read from either of its body shapes (``{"error": "invalid_token"}`` or
@@ -13,29 +14,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from apiclient.errors import ApiError, CredentialsRefused, ScopeMissing
 
-class LoadError(Exception):
+
+class LoadError(ApiError):
     """360Learning could not be written or read."""
 
-    def __init__(self, message: str, *, status: int | None = None,
-                 code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
 
-
-class AuthError(LoadError):
+class AuthError(LoadError, CredentialsRefused):
     """The credentials were refused, or a freshly issued token was refused too."""
 
 
-class ScopeError(LoadError):
+class ScopeError(LoadError, ScopeMissing):
     """403 ``invalid_scope``: the API client lacks an OAuth scope. ``scope`` names it when known
     (from 360Learning's message, else from the endpoint's documented scope)."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 scope: str | None = None) -> None:
-        super().__init__(message, status=status, code=code)
-        self.scope = scope
 
 
 class NotFound(LoadError):

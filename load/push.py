@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from load.bulk import (
     api_time,
     batches,
 )
-from load.changes import SQL_DIR, prepare
+from load.changes import require_outbound
 from load.client import L360Client
 from load.course_ids import settle_course_ids
 from load.errors import LoadError, SubmitUncertain
@@ -122,7 +122,7 @@ def _outgoing_attempts(con: duckdb.DuckDBPyConnection,
         "CREATE OR REPLACE TEMP TABLE outgoing_attempts AS "
         "SELECT row_number() OVER (ORDER BY external_course_id, user_email, first_activity, "
         "key) AS n, key, operation, payload, payload_hash, external_course_id, user_email "
-        "FROM attempt_changes WHERE send")
+        "FROM outbound.attempt_changes WHERE send")
     start = 1
     while rows := con.execute(
             "SELECT key, operation, payload, payload_hash, external_course_id, user_email "
@@ -192,10 +192,12 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
                 result.settled_operations += 1
     abandon_pending(con)
 
-    prepare(con)
+    require_outbound(con)
     courses, attempts = "courses" in parts, "attempts" in parts
-    share_groups = list(integration_settings.group_ids[1:])
-    work = (courses and (_count(con, _COURSE_WORK) or _share_changes(con, share_groups))
+    if courses:
+        _set_share_groups(con, integration_settings.group_ids[1:], run_id)
+        _record_rejects(con, result, run_id)
+    work = (courses and _count(con, _COURSE_WORK)
             or attempts and _count(con, _ATTEMPTS_MAY_GO))
     if not work:
         _count_held(con, result, attempts, run_id)
@@ -208,7 +210,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
 
     if courses:
         _push_courses(con, client, pusher, result, run_id, integration, courses_path)
-        _sync_shares(con, runner, result, run_id, share_groups)
+        _sync_shares(con, runner, result, run_id)
     if attempts:
         if _count(con, _ATTEMPTS_MAY_GO):
             # Learners are matched against 360Learning's users as they are now: a user
@@ -223,11 +225,12 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
 
 # Attempts that go out now, or would once 360Learning lists a user with the learner's email
 # (the user list is read again before statistics are sent).
-_ATTEMPTS_MAY_GO = ("SELECT count(*) FROM attempt_changes WHERE operation IN ('new', "
-                    "'progress', 'close') AND held IS DISTINCT FROM 'course_not_in_360'")
-# Courses to write, or pushed courses whose 360Learning id is still to be read.
-_COURSE_WORK = ("SELECT (SELECT count(*) FROM course_changes WHERE operation <> 'unchanged') + "
-                "(SELECT count(*) FROM meta.pushed_courses WHERE course_id IS NULL)")
+_ATTEMPTS_MAY_GO = ("SELECT count(*) FROM outbound.attempt_changes "
+                    "WHERE send OR held_reason = 'no_360_account'")
+# Courses to write or to share, or pushed courses whose 360Learning id is still to be read.
+_COURSE_WORK = ("SELECT (SELECT count(*) FROM outbound.course_changes WHERE send) "
+                "+ (SELECT count(*) FROM outbound.share_changes) "
+                "+ (SELECT count(*) FROM meta.pushed_courses WHERE course_id IS NULL)")
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -244,8 +247,8 @@ def _count_held(con: duckdb.DuckDBPyConnection, result: PushResult, attempts: bo
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE waiting AS SELECT user_email, count(*) AS attempts "
-            "FROM attempt_changes WHERE held = 'no_360_account' "
-            "AND operation IN ('new', 'progress', 'close') GROUP BY user_email")
+            "FROM outbound.attempt_changes WHERE held_reason = 'no_360_account' "
+            "GROUP BY user_email")
         con.execute("DELETE FROM meta.learners_without_account "
                     "WHERE user_email NOT IN (SELECT user_email FROM waiting)")
         con.execute(
@@ -270,24 +273,32 @@ def _check_operations_readable(client: L360Client) -> None:
     client.get(OPERATIONS_PATH, [("createdAt[gte]", api_time(datetime.now(UTC)))])
 
 
-def _share_changes(con: duckdb.DuckDBPyConnection,
-                   groups: list[str]) -> list[tuple[str, str, str, str]]:
-    return [(str(c), str(g), str(t), str(o)) for c, g, t, o in con.execute(
-        (SQL_DIR / "share_changes.sql").read_text(encoding="utf-8"),
-        {"groups": groups}).fetchall()]
+def _set_share_groups(con: duckdb.DuckDBPyConnection, groups: Sequence[str],
+                      run_id: int) -> None:
+    """The groups to share with, as the settings say now (outbound.share_changes reads them)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM meta.share_groups WHERE group_id NOT IN (SELECT unnest($g))",
+                    {"g": list(groups)})
+        con.execute("INSERT OR IGNORE INTO meta.share_groups SELECT unnest($g), $run, now()",
+                    {"g": list(groups), "run": run_id})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _sync_shares(con: duckdb.DuckDBPyConnection, runner: BulkRunner, result: PushResult,
-                 run_id: int, groups: list[str]) -> None:
-    """The other groups' catalogs and libraries hold every course, and only those groups'.
-
-    Sharing is idempotent on 360Learning's side, so it needs no ledger: a share that failed
-    or was never confirmed is simply still a difference next run.
-    """
-    changes = _share_changes(con, groups)
+                 run_id: int) -> None:
+    """The other groups' catalogs and libraries hold every course, and only those groups'
+    (outbound.share_changes); sharing is idempotent, so it needs no ledger: a share that
+    failed or was never confirmed is simply still a difference next run."""
+    changes = con.execute("SELECT course_id, group_id, target, operation "
+                          "FROM outbound.share_changes "
+                          "ORDER BY target, operation, group_id, course_id").fetchall()
     for target in ("catalog", "library"):
         for operation, method in (("add", "POST"), ("remove", "DELETE")):
-            items = [{"groupId": g, "contentType": "course", "contentId": c}
+            items = [{"groupId": str(g), "contentType": "course", "contentId": str(c)}
                      for c, g, t, o in changes if t == target and o == operation]
             kind = f"{'share' if operation == 'add' else 'unshare'}_{target}"
             for chunk in batches(items, SHARE_BATCH):
@@ -334,27 +345,33 @@ def _remember_target(con: duckdb.DuckDBPyConnection, api_url: str, integration: 
             "warehouse for another integration")
 
 
-def _push_courses(con: duckdb.DuckDBPyConnection, client: L360Client, pusher: Pusher,
-                  result: PushResult, run_id: int, integration: Integration,
-                  courses_path: str) -> None:
-    """Upserts; the new courses' 360Learning ids; restores; archives."""
-    # Rows that cannot make a valid payload are ledgered as rejected, not sent.
+def _record_rejects(con: duckdb.DuckDBPyConnection, result: PushResult, run_id: int) -> None:
+    """Courses that cannot make a valid payload are ledgered as rejected, each with its own
+    error (one query: the row and its error cannot part), and not sent."""
     for key, operation, payload, payload_hash, error in con.execute(
-            "SELECT key, operation, payload, payload_hash, payload_error FROM course_changes "
-            "WHERE upsert AND payload_error IS NOT NULL ORDER BY key").fetchall():
+            "SELECT key, operation, payload, payload_hash, payload_error "
+            "FROM outbound.course_changes WHERE held_reason = 'invalid_payload' "
+            "ORDER BY key").fetchall():
         row = PushRow("course_upsert", str(key), str(operation), json.loads(payload),
                       payload_hash)
         record_pending(con, run_id, [row], status="rejected", error=error)
         result.count("course_upsert").rejected += 1
         result.errors.append(("course_upsert", row.key, error))
-    upserts = _rows(con, "SELECT key, operation, payload, payload_hash FROM course_changes "
-                         "WHERE upsert AND payload_error IS NULL ORDER BY key", "course_upsert")
+
+
+def _push_courses(con: duckdb.DuckDBPyConnection, client: L360Client, pusher: Pusher,
+                  result: PushResult, run_id: int, integration: Integration,
+                  courses_path: str) -> None:
+    """Upserts; the new courses' 360Learning ids; restores; archives."""
+    upserts = _rows(con, "SELECT key, operation, payload, payload_hash "
+                         "FROM outbound.course_changes WHERE upsert ORDER BY key",
+                    "course_upsert")
     pusher.send("course_upsert", "PUT", courses_path, batches(upserts, COURSE_BATCH))
     settle_course_ids(con, client, integration.id, run_id)
     restore_courses(con, client, run_id, result)
     archives = [PushRow("course_archive", r.key, r.operation, {"externalId": r.key},
                         r.payload_hash)
                 for r in _rows(con, "SELECT key, operation, '{}' AS payload, NULL FROM "
-                                    "course_changes WHERE operation = 'archive' ORDER BY key",
+                                    "outbound.course_changes WHERE archive ORDER BY key",
                                "course_archive")]
     pusher.send("course_archive", "DELETE", courses_path, batches(archives, ARCHIVE_BATCH))

@@ -20,10 +20,10 @@ from load.result import PushResult
 KIND = "course_restore"
 BODY = {"archived": False}
 
-# Restores due now: live in Go1, archived in the snapshot, and no upsert waiting first (a
-# course whose data changed is upserted before it is restored; one whose upsert failed waits).
-_DUE = ("SELECT key, course_id, payload_hash FROM course_changes "
-        "WHERE operation = 'restore' AND NOT upsert AND payload_error IS NULL ORDER BY key")
+# Restores due now (outbound.course_changes.restore): a course whose data changed is upserted
+# before it is restored, and one whose upsert failed waits.
+_DUE = ("SELECT key, course_id, payload_hash FROM outbound.course_changes WHERE restore "
+        "ORDER BY key")
 
 
 def restore_courses(con: duckdb.DuckDBPyConnection, client: L360Client, run_id: int,

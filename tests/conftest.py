@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.httpserver import ServedApi
 from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
 from settings import Config, load_config
 from tests.contract.openapi_requests import check_log
 

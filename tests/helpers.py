@@ -26,12 +26,20 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
                           timeout=timeout)
 
 
+def push(config: Config) -> PushResult:
+    """``push`` in this process: what it did."""
+    from commands.push import run_push
+
+    report = run_push(config)
+    assert report.pushed is not None
+    return report.pushed
+
+
 def sync(config: Config) -> PushResult:
     """What a scheduled run does, in this process: extract every stream, map, push."""
-    from extract.job import run_extract
-    from load.job import run_push
-    from warehouse.transform import run_transform
+    from commands.extract import run_extract
+    from commands.transform import run_transform
 
     assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
     run_transform(config)
-    return run_push(config).result
+    return push(config)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH
-from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
 from tests.helpers import run_cli
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
 from tests.helpers import ROOT
 from tests.helpers import run_cli as cli
 from warehouse import RunLock, open_warehouse

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-import cli
+import console
 from extract.streams import StreamStats
 from warehouse import open_warehouse
 
@@ -36,7 +36,7 @@ def test_demo_extracts_changes_go1_and_extracts_again(tmp_path: Path) -> None:
     con = open_warehouse(warehouse)
     landed = dict(con.execute(
         "SELECT stream, records_landed FROM meta.stream_runs WHERE run_id = "
-        "(SELECT max(run_id) FROM meta.runs WHERE command = 'extract')").fetchall())
+        "(SELECT max(run_id) FROM meta.runs WHERE command = 'run')").fetchall())
     # the second run lands exactly the three changes: one enrollment, two learning objects
     assert landed == {"learning_objects": 2, "enrollments": 1, "user_accounts": 0}
     # ... and the models map them: the retired course archived, the finished course closed
@@ -93,7 +93,7 @@ def test_progress_is_shown_per_stream_on_a_terminal(monkeypatch: pytest.MonkeyPa
     terminal.isatty = lambda: True  # type: ignore[method-assign]
     monkeypatch.setattr(sys, "stderr", terminal)
     monkeypatch.setattr(click.utils, "_default_text_stderr", lambda: terminal)
-    with cli.StreamProgress() as progress:
+    with console.StreamProgress() as progress:
         progress.update(StreamStats("learning_objects", pages=3, records_read=210))
         progress.update(StreamStats("enrollments", pages=40, records_read=2000))
     lines = [" ".join(line.split()) for line in terminal.getvalue().split("\r") if line]
@@ -103,6 +103,6 @@ def test_progress_is_shown_per_stream_on_a_terminal(monkeypatch: pytest.MonkeyPa
 def test_progress_is_silent_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
     piped = io.StringIO()
     monkeypatch.setattr(sys, "stderr", piped)
-    with cli.StreamProgress() as progress:
+    with console.StreamProgress() as progress:
         progress.update(StreamStats("enrollments", pages=1, records_read=50))
     assert piped.getvalue() == ""

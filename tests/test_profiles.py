@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
 from settings import SettingsError, load_config
 from tests.helpers import run_cli as cli
 

@@ -1,4 +1,5 @@
-"""What ``python cli.py status`` shows: recent runs, cursors, open operations, rejects.
+"""What ``python cli.py status`` shows: recent runs, cursors, open operations, rejects; and the
+few counts of the marts the demo prints.
 
 Read-only: it never changes the warehouse, so it is safe to run at any time (DuckDB refuses a
 second process while a run writes; the connection says so in one line).
@@ -24,26 +25,6 @@ class Status:
     readings: list[Reading] = field(default_factory=list)
     without_account: list[tuple[str, int, Any]] = field(default_factory=list)
     without_account_total: int = 0
-
-
-def summarize(command: str, counts: dict[str, Any]) -> str:
-    """A run's counts in a few words: landed, mapped, pushed."""
-    parts = []
-    streams = counts if command == "extract" else counts.get("extract", {})
-    if streams:
-        landed = sum(s.get("landed", 0) for s in streams.values())
-        read = sum(s.get("read", 0) for s in streams.values())
-        parts.append(f"landed {landed:,} of {read:,} read")
-    models = counts if command == "transform" else counts.get("transform", {})
-    if models:
-        parts.append(f"{models.get('content_360', 0):,} courses, "
-                     f"{models.get('attempts_360', 0):,} attempts mapped")
-    pushed = counts if command == "push" else counts.get("push", {})
-    if pushed:
-        ok = sum(c.get("succeeded", 0) for c in pushed.values())
-        failed = sum(c.get("failed", 0) + c.get("rejected", 0) for c in pushed.values())
-        parts.append(f"pushed {ok:,} ok" + (f", {failed:,} failed" if failed else ""))
-    return "; ".join(parts)
 
 
 def _has(con: Any, schema: str, table: str) -> bool:
@@ -87,3 +68,27 @@ def read_status(path: Path, runs: int = 10) -> Status:
         return status
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class MartsSummary:
+    live_courses: int
+    archived_courses: int
+    open_attempts: int
+    closed_attempts: int
+    rejects: int
+
+
+def read_marts_summary(path: Path) -> MartsSummary:
+    """What the mapping made of Go1 in a few numbers (the demo shows them after each run)."""
+    con = connect(path, read_only=True)
+    try:
+        row = con.execute(
+            "SELECT (SELECT count(*) FROM marts.content_360 WHERE NOT archived),"
+            " (SELECT count(*) FROM marts.content_360 WHERE archived),"
+            " (SELECT count(*) FROM marts.attempts_360 WHERE attempt_state = 'open'),"
+            " (SELECT count(*) FROM marts.attempts_360 WHERE attempt_state = 'closed'),"
+            " (SELECT count(*) FROM marts.rejects)").fetchone()
+    finally:
+        con.close()
+    return MartsSummary(*(int(v) for v in (row or (0, 0, 0, 0, 0))))

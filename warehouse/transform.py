@@ -1,36 +1,30 @@
-"""The ``transform`` command as one function: models and audits, recorded as one run."""
+"""The project's models folder, loading it with the mapping's settings, and the synced types.
+
+The transform stage is :func:`warehouse.models.run_project` over this project; the commands
+(``commands.transform``, ``commands.run``) run it inside their session.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import functools
 from pathlib import Path
-from typing import Any
 
 from settings import Config
-from warehouse.session import run_session
+from warehouse.models import Project, load_project
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
-@dataclass
-class TransformReport:
-    run_id: int
-    warehouse: Path
-    result: Any  # warehouse.models.RunResult: models and audits, in the order they ran
+def project_for(config: Config, models_dir: Path = MODELS_DIR) -> Project:
+    """The models, rendered with the settings they read (``var()``: the portal URL, the
+    fallback language); checked before anything runs, so a bad model fails at once."""
+    return load_project(models_dir, variables=config.model_variables())
 
 
-def run_transform(config: Config, models_dir: Path = MODELS_DIR) -> TransformReport:
-    """Materialise every model under the run lock; a blocking audit failure raises."""
-    from warehouse.models import load_project, run_project
-
-    project = load_project(models_dir, variables=config.model_variables())
-    path = config.warehouse_path()
-    with run_session(path, "transform", {"models": str(models_dir)},
-                     config.memory_limit()) as session:
-        result = run_project(session.con, project, session.run_id)
-        session.counts = {m.name: m.rows for m in result.models}
-        failed = [a for a in result.audits if a.failing_rows]
-        if failed:
-            session.error = "; ".join(f"{a.model}.{a.audit}: {a.failing_rows} row(s)"
-                                      for a in failed)
-        return TransformReport(session.run_id, path, result)
+@functools.cache
+def synced_types(models_dir: Path = MODELS_DIR) -> tuple[str, ...]:
+    """The Go1 types the integration syncs: the rows of the seed ``content_type_map`` that have
+    a 360Learning content type (the seed is the one owner; the extract asks Go1 for these)."""
+    with (models_dir / "seeds" / "content_type_map.csv").open(encoding="utf-8") as file:
+        return tuple(row["go1_type"] for row in csv.DictReader(file) if row["content_type"])

@@ -10,10 +10,11 @@ from __future__ import annotations
 from extract.errors import ExtractError, ScrollExpired
 from extract.landing import LEARNING_OBJECTS
 from extract.streams.context import Lander, StreamContext, StreamStats, hits_of
+from warehouse.transform import synced_types
 
 NAME = "learning_objects"
 PATH = "/learning-objects"
-SYNCED_TYPES = ("course", "document", "interactive", "text", "video", "link", "audio")
+SYNCED_TYPES = synced_types()  # the seed content_type_map owns the list
 INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
 STATES = ("published", "retired", "removed")
 SCROLL_LIMIT = 5000

@@ -145,7 +145,7 @@ UNION ALL
 SELECT 'rejected', l.key, NULL, NULL, l.kind, l.status,
        'not accepted by 360Learning: ' || coalesce(l.error, l.status)
 FROM {{ source('meta', 'push_ledger') }} AS l
-WHERE l.status IN ('error', 'rejected')
+WHERE l.status = 'error'  -- the rows it rejected before sending are in marts.rejects
   AND l.run_id = (SELECT max(run_id) FROM {{ source('meta', 'push_ledger') }} AS k
                   WHERE k.kind = l.kind AND k.key = l.key)
 

@@ -71,8 +71,9 @@ SELECT
         WHEN f.lo_id IS NULL OR trim(f.lo_id) = '' THEN 'missing_id'
         WHEN f.title IS NULL THEN 'missing_title'
         WHEN f.updated_at IS NULL THEN 'unparseable_timestamp'
-        WHEN f.go1_type IN ('playlist', 'award') THEN 'type_not_synced'
         WHEN t.go1_type IS NULL THEN 'unknown_type'
+        -- a Go1 type the description does not sync (playlist, award): no content type
+        WHEN t.content_type IS NULL THEN 'type_not_synced'
     END AS reject_reason
 FROM flattened AS f
 LEFT JOIN {{ ref('content_type_map') }} AS t ON t.go1_type = f.go1_type

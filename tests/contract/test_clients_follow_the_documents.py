@@ -23,17 +23,17 @@ from pathlib import Path
 
 import pytest
 
+from commands.reconcile import run_reconcile
+from commands.run import run_pipeline
 from extract import Go1Client
 from extract.endpoints import ENDPOINTS as GO1_ENDPOINTS
 from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH
 from extract.streams import user_accounts
 from load.endpoints import ENDPOINTS as L360_ENDPOINTS
-from load.reconcile import run_reconcile
-from pipeline import run_pipeline
-from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.httpserver import LoggedRequest
 from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
 from settings import load_config
 from tests.contract.openapi_requests import UNDOCUMENTED, Report, check_log
 from tests.helpers import run_cli

@@ -9,8 +9,8 @@ from email.utils import format_datetime
 import pytest
 import urllib3.exceptions
 
-from extract.errors import ExtractError
-from extract.retry import (
+from apiclient.errors import RetriesSpent
+from apiclient.retry import (
     Attempts,
     RetryPolicy,
     is_retryable_exception,
@@ -105,5 +105,5 @@ def test_attempts_stop_at_the_count_and_allow_an_extra() -> None:
     assert attempts.next_delay("HTTP 503") == 1.0
     attempts.count = 3
     now[0] = 2.25
-    with pytest.raises(ExtractError, match=r"^GET /x failed after 3 attempts in 2\.2s: HTTP 503"):
+    with pytest.raises(RetriesSpent, match=r"^GET /x failed after 3 attempts in 2\.2s: HTTP 503"):
         attempts.next_delay("HTTP 503", status=503)

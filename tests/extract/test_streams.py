@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from apiclient.retry import RetryPolicy
+from commands.extract import run_extract
 from extract.client import Go1Client
 from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH, ENROLLMENTS_PATH
-from extract.job import run_extract
-from extract.retry import RetryPolicy
 from extract.runner import StreamOutcome, run_streams
 from extract.streams import learning_objects, user_accounts
 from extract.streams.learning_objects import SYNCED_TYPES
@@ -47,7 +47,7 @@ def requests_to(go1: Go1Sandbox, path: str) -> list:
 
 def test_raw_rows_equal_the_sandbox_data(go1: Go1Sandbox, config: Config) -> None:
     report = run_extract(config, ALL)
-    assert report.ok, [o.error for o in report.outcomes]
+    assert report.ok, [o.error for o in report.streams]
 
     los = raw_latest(config, "go1_learning_objects", "lo_id")
     assert set(los) == listed_library(go1)
@@ -106,7 +106,7 @@ def test_an_expired_scroll_is_restarted(go1: Go1Sandbox, config: Config,
     report = run_extract(config, ["learning_objects"])
     go1.set_now(None)
     assert report.ok
-    assert any("restarted" in n for n in report.outcomes[0].stats.notes)
+    assert any("restarted" in n for n in report.streams[0].stats.notes)
     assert set(raw_latest(config, "go1_learning_objects", "lo_id")) == listed_library(go1)
 
 
@@ -158,8 +158,8 @@ def test_a_window_past_ten_thousand_is_cut(tmp_path: Path) -> None:
         config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb"),
                                   "GO1SYNC_MAX_IN_FLIGHT": "8"})
         report = run_extract(config, ["enrollments"])
-        assert report.ok, report.outcomes[0].error
-        assert any("cut in" in n for n in report.outcomes[0].stats.notes)
+        assert report.ok, report.streams[0].error
+        assert any("cut in" in n for n in report.streams[0].stats.notes)
         offsets = [int(r.query["offset"][0]) + int(r.query["limit"][0])
                    for r in requests_to(go1, ENROLLMENTS_PATH)]
         assert max(offsets) <= 10_000
@@ -174,7 +174,7 @@ def test_the_overlap_is_read_again_but_not_landed_twice(go1: Go1Sandbox,
                          if e["status"] == "in-progress")
     go1.complete_enrollment(in_progress[0])
     go1.clear_requests()
-    second = run_extract(config, ["enrollments"]).outcomes[0].stats
+    second = run_extract(config, ["enrollments"]).streams[0].stats
     first_request = requests_to(go1, ENROLLMENTS_PATH)[0]
     gte = datetime.fromisoformat(first_request.query["update_time_gte"][0])
     con = open_warehouse(config.warehouse_path())
@@ -205,7 +205,7 @@ def test_since_replaces_the_cursor_for_one_run(go1: Go1Sandbox, config: Config) 
     old = move_cursor_back(config, days=30)
     go1.clear_requests()
     report = run_extract(config, ["enrollments"], since=datetime(2025, 6, 1, tzinfo=UTC))
-    stats = report.outcomes[0].stats
+    stats = report.streams[0].stats
     assert stats.records_landed == 0  # all read again, nothing new
     gte = {r.query["update_time_gte"][0] for r in requests_to(go1, ENROLLMENTS_PATH)}
     assert min(gte) == "2025-06-01T00:00:00Z"
@@ -446,14 +446,14 @@ def test_a_gateway_that_answers_404_is_read_at_the_openapi_form_and_remembered(
     with Go1Sandbox(seed, enrollments_path=ENROLLMENTS_OPENAPI_SERVER_PATH).serve() as go1:
         config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
         report = run_extract(config, ["enrollments"])
-        assert report.ok, report.outcomes[0].error
+        assert report.ok, report.streams[0].error
         tried = [(r.path, r.status) for r in go1.requests if "enrol" in r.path]
         assert tried[0] == (ENROLLMENTS_PATH, 404)  # the gateway path once
         assert {p for p, _ in tried[1:]} == {ENROLLMENTS_OPENAPI_SERVER_PATH}
         assert raw_latest(config, "go1_enrollments", "enrollment_id") == dict(
             go1.enrollments.items())
         assert _readings(config)["enrollments_path"] == ENROLLMENTS_OPENAPI_SERVER_PATH
-        assert "read from GET /report-data/enrolment/enrollments" in report.outcomes[0].stats.notes
+        assert "read from GET /report-data/enrolment/enrollments" in report.streams[0].stats.notes
 
         go1.clear_requests()  # the next run goes straight to the path that answered
         assert run_extract(config, ["enrollments"]).ok
@@ -480,7 +480,7 @@ def test_a_set_enrollments_path_is_the_only_one_asked(go1_env: dict[str, str],
     report = run_extract(config, ["enrollments"])
     assert not report.ok
     assert [r.path for r in go1.requests if "enrol" in r.path] == ["/v2/enrollments"]
-    assert "HTTP 404" in (report.outcomes[0].error or "")
+    assert "HTTP 404" in (report.streams[0].error or "")
     assert "enrollments_path" not in _readings(config)
 
 
@@ -489,7 +489,7 @@ def test_404_on_both_paths_names_both_and_the_setting(tmp_path: Path) -> None:
     with Go1Sandbox(seed, enrollments_path="/v9/enrollments").serve() as go1:
         config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
         report = run_extract(config, ["enrollments"])
-    error = report.outcomes[0].error or ""
+    error = report.streams[0].error or ""
     assert not report.ok
     assert f"GET {ENROLLMENTS_PATH} and GET {ENROLLMENTS_OPENAPI_SERVER_PATH}" in error
     assert "GO1_ENROLLMENTS_PATH" in error

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from extract.token_cache import TokenCache, token_lifetime
+from apiclient.token_cache import TokenCache, token_lifetime
 
 
 class Issuer:

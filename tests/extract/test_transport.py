@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extract.transport import ca_bundle, environment_proxy
+from apiclient.transport import ca_bundle, environment_proxy
 
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
               "all_proxy", "NO_PROXY", "no_proxy")

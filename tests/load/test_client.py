@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import urllib3.exceptions
 
-from extract.transport import Answer, PoolTransport
+from apiclient.paging import next_link
+from apiclient.transport import Answer, PoolTransport
 from load import (
     AuthError,
     L360Client,
@@ -24,7 +25,6 @@ from load import (
     SubmitUncertain,
     is_repeatable,
 )
-from load.client import next_link
 from tests.load.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -15,15 +15,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from extract.job import run_extract
+from commands.extract import run_extract
+from commands.transform import run_transform
 from load.changes import make_plan
-from load.job import run_push
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from settings import Config, load_config
-from tests.helpers import sync
+from tests.helpers import push, sync
 from warehouse import open_warehouse
-from warehouse.transform import run_transform
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAMS = ["learning_objects", "enrollments", "user_accounts"]
@@ -189,7 +188,7 @@ def test_a_closed_attempt_is_not_sent_again_when_go1_regrades_it(
         plan = make_plan(con)
     finally:
         con.close()
-    assert plan.attempts.get("closed_in_360") == 1 and plan.writes == 0
+    assert plan.closed_in_360 == 1 and plan.writes == 0
 
 
 def test_attempts_360learning_refuses_are_reported_and_sent_again(
@@ -221,10 +220,10 @@ def test_an_operation_ending_in_error_is_sent_again(config: Config, l360: L360Sa
     assert run_extract(config, STREAMS).ok
     run_transform(config)
     l360.faults_360.operation_error_next(1)  # the course upsert ends in error
-    first = run_push(config).result
+    first = push(config)
     assert first.count("course_upsert").failed == first.count("course_upsert").sent > 0
     assert l360.courses == {}  # nothing was created by the failed operation
-    second = run_push(config).result
+    second = push(config)
     assert second.failed == 0
     assert second.count("course_upsert").succeeded == first.count("course_upsert").sent
 
@@ -238,12 +237,10 @@ def test_payloads_are_valid_against_the_openapi_schemas(config: Config) -> None:
         return {"$ref": f"#/components/schemas/{name}", "components": spec["components"]}
 
     con = open_warehouse(config.warehouse_path())
-    from load.changes import prepare
-    prepare(con)
     courses = [json.loads(p) for (p,) in con.execute(
-        "SELECT payload FROM candidate_courses WHERE payload_error IS NULL").fetchall()]
+        "SELECT payload FROM outbound.course_payloads WHERE payload_error IS NULL").fetchall()]
     stats = [json.loads(p) for (p,) in con.execute(
-        "SELECT payload FROM candidate_attempts").fetchall()]
+        "SELECT payload FROM outbound.attempt_payloads").fetchall()]
     assert courses and stats
     for item in courses:
         jsonschema.validate(item, schema("ExternalCourseDTO"))
@@ -277,14 +274,14 @@ def test_a_crash_between_submit_and_results_makes_no_duplicate_attempt(
     assert left is not None and left[0] >= 1
 
     l360.faults_360.operation_delay_s = 0.02
-    result = run_push(config).result
+    result = push(config)
     assert result.settled_operations >= 1
     per_enrollment: dict[tuple[str, str, str], int] = {}
     for a in l360.attempts:
         key = (a["externalCourseId"], a["mail"], a["firstActivityAt"])
         per_enrollment[key] = per_enrollment.get(key, 0) + 1
     assert per_enrollment and max(per_enrollment.values()) == 1
-    assert run_push(config).result.counts == {}  # and nothing is left to send
+    assert push(config).counts == {}  # and nothing is left to send
 
 
 def test_an_operation_whose_id_was_never_recorded_is_adopted_not_resent(
@@ -303,7 +300,7 @@ def test_an_operation_whose_id_was_never_recorded_is_adopted_not_resent(
     attempts_before = len(l360.attempts)
     l360.clear_requests()
 
-    result = run_push(config).result
+    result = push(config)
     assert result.settled_operations == 1
     assert not any(r.path.endswith("/stats") and r.method == "POST" for r in l360.requests)
     assert len(l360.attempts) == attempts_before
@@ -323,7 +320,7 @@ def test_a_course_without_a_valid_payload_is_rejected_and_the_rest_goes(
     con.execute("UPDATE marts.content_360 SET sources = [] WHERE external_id = ?", [bad])
     live = con.execute("SELECT count(*) FROM marts.content_360 WHERE NOT archived").fetchone()
     con.close()
-    result = run_push(config).result
+    result = push(config)
     assert result.count("course_upsert").rejected == 1
     assert result.count("course_upsert").succeeded == (live[0] if live else 0) - 1
     assert bad not in {external_id for _, external_id in l360.courses}
@@ -341,12 +338,12 @@ def test_groups_follow_the_settings(config: Config, go1: Go1Sandbox,
     only_host = load_config(env={**go1.env(), **l360.env(), "L360_GROUP_IDS": host,
                                  "GO1SYNC_WAREHOUSE": str(config.warehouse_path())})
     l360.clear_requests()
-    removed = run_push(only_host).result
+    removed = push(only_host)
     assert removed.count("unshare_catalog").succeeded == len(course_ids)
     assert not l360.catalog.get(other) and not l360.library.get(other)
     assert not any(r.path.endswith("/courses") for r in l360.requests)  # courses untouched
 
-    added = run_push(config).result
+    added = push(config)
     assert added.count("share_library").succeeded == len(course_ids)
     assert l360.catalog[other] == course_ids and l360.library[other] == course_ids
-    assert run_push(config).result.counts == {}  # and then nothing is left to do
+    assert push(config).counts == {}  # and then nothing is left to do

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from extract.job import run_extract
-from sandbox.demo import learner_emails
+from commands.extract import run_extract
+from commands.transform import run_transform
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
 from settings import load_config
 from tests.helpers import run_cli as cli
 from warehouse import open_warehouse
-from warehouse.transform import run_transform
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from load.errors import ScopeError
-from sandbox.demo import learner_emails
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
 from settings import Config, load_config
 from tests.helpers import sync
 from warehouse import open_warehouse

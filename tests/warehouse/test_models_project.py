@@ -1,4 +1,8 @@
-"""Model runner, loading: refs and cycles, syntax errors at source lines, vars, fingerprints."""
+"""Model runner, loading: refs and cycles, syntax errors at source lines, vars, fingerprints.
+
+Each model has a data fingerprint (``Model.fingerprint``: what it computes, and whether it
+changed) and a metadata fingerprint (its description, column docs and audits).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from warehouse.models import (
     lineage_mermaid,
     lineage_text,
     load_project,
+    short_fingerprint,
 )
 
 VARIABLES = {"portal_url": "https://acme.mygo1.com", "fallback_language": "en"}
@@ -87,7 +92,8 @@ def test_a_project_loads_in_dependency_order(tmp_path: Path) -> None:
     assert '"staging"."stg_objects"' in content.sql and '"seeds"."type_map"' in content.sql
     assert [a.name for a in content.audits] == [
         "unique_external_id", "not_null_external_id_name", "accepted_values_content_type"]
-    assert len(project.fingerprint("content")) == 64
+    assert len(content.fingerprint) == 64 and len(content.metadata_fingerprint) == 64
+    assert content.fingerprint != content.metadata_fingerprint
 
 
 def test_a_cycle_names_its_files(tmp_path: Path) -> None:
@@ -248,35 +254,101 @@ from {{ ref('stg_objects') }} as o join {{ ref('type_map') }} as m
 """
     after = load(tmp_path / "b", reformatted)
     for name in BASE_NAMES:
-        assert before.fingerprint(name) == after.fingerprint(name), name
+        assert before.model(name).fingerprint == after.model(name).fingerprint, name
+        assert (before.model(name).metadata_fingerprint
+                == after.model(name).metadata_fingerprint), name
 
+
+def fingerprints(project: Project) -> dict[str, tuple[str, str]]:
+    """Each model's (data, metadata) fingerprints."""
+    return {n: (m.fingerprint, m.metadata_fingerprint) for n, m in project.models.items()}
 
 
 def test_a_semantic_edit_changes_the_model_and_its_descendants_only(tmp_path: Path) -> None:
-    before = load(tmp_path / "a", BASE)
+    before = fingerprints(load(tmp_path / "a", BASE))
     edited = dict(BASE)
     edited["staging/stg_objects.sql"] = BASE["staging/stg_objects.sql"].replace(
         "record->>'title'", "trim(record->>'title')")
-    after = load(tmp_path / "b", edited)
-    assert after.fingerprint("stg_objects") != before.fingerprint("stg_objects")
-    assert after.fingerprint("content") != before.fingerprint("content")
-    assert after.fingerprint("stg_users") == before.fingerprint("stg_users")
-    assert after.fingerprint("type_map") == before.fingerprint("type_map")
+    after = fingerprints(load(tmp_path / "b", edited))
+    changed = {name for name in BASE_NAMES if after[name][0] != before[name][0]}
+    assert changed == {"stg_objects", "content"}  # the model and its descendant
+    assert all(after[name][1] == before[name][1] for name in BASE_NAMES)  # no docs changed
 
 
 @pytest.mark.parametrize("edit", [
-    ("{{ config(materialized='table') }}", "{{ config(materialized='view') }}"),
-    ("/play/ and the object's id", "/launch/"),
-    ("values=['course', 'video']", "values=['course', 'video', 'article']"),
-    ("columns=['external_id'])", "columns=['external_id'], blocking=False)"),
+    pytest.param(("record->>'title' AS title", "record->>'name' AS title"), id="sql"),
+    pytest.param(("materialized='view'", "materialized='table'"), id="kind"),
+    pytest.param(("source('raw', 'go1_learning_objects_latest')",
+                  "source('raw', 'go1_learning_objects')"), id="source"),
 ])
-def test_kind_column_rules_and_audits_are_part_of_the_version(
+def test_what_a_model_computes_is_its_data_version(
         tmp_path: Path, edit: tuple[str, str]) -> None:
-    edited = dict(BASE)
-    assert edit[0] in BASE["marts/content.sql"]
-    edited["marts/content.sql"] = BASE["marts/content.sql"].replace(*edit)
-    assert (load(tmp_path / "a", BASE).fingerprint("content")
-            != load(tmp_path / "b", edited).fingerprint("content"))
+    assert edit[0] in BASE["staging/stg_objects.sql"]
+    edited = {**BASE, "staging/stg_objects.sql": BASE["staging/stg_objects.sql"].replace(*edit)}
+    before, after = fingerprints(load(tmp_path / "a", BASE)), fingerprints(
+        load(tmp_path / "b", edited))
+    for name in ("stg_objects", "content"):  # content reads stg_objects: its data is new too
+        assert after[name][0] != before[name][0], name
+        assert after[name][1] == before[name][1], name
+    assert after["stg_users"] == before["stg_users"]
+
+
+CONTENT = BASE["marts/content.sql"]
+RELATIONSHIPS = "{{ audit('relationships', column='external_id', to='stg_users', field='id') }}\n"
+CUSTOM_AUDIT = ("{% call audit_query('known_objects', blocking=False) %}\n"
+                "SELECT c.* FROM {{ this }} AS c\n"
+                "LEFT JOIN {{ ref('stg_users') }} AS u ON u.id = c.external_id\n"
+                "JOIN {{ source('raw', 'go1_enrollments_latest') }} AS e\n"
+                "  ON e.lo_id = c.external_id\n"
+                "WHERE u.id IS NULL\n{% endcall %}\n")
+
+
+@pytest.mark.parametrize("edited", [
+    pytest.param(CONTENT.replace("/play/ and the object's id", "/play/, then the id"),
+                 id="column-comment"),
+    pytest.param("{{ column('name', 'Spec: title -> name') }}\n" + CONTENT,
+                 id="column-comment-added"),
+    pytest.param("{{ config(description='The catalogue, one row per object') }}\n" + CONTENT,
+                 id="description"),
+    pytest.param(CONTENT.replace("values=['course', 'video']",
+                                 "values=['course', 'video', 'article']"), id="audit-edited"),
+    pytest.param(CONTENT.replace("columns=['external_id'])",
+                                 "columns=['external_id'], blocking=False)"), id="audit-blocking"),
+    pytest.param("{{ audit('not_null', columns=['launch_url']) }}\n" + CONTENT,
+                 id="audit-added"),
+    pytest.param(RELATIONSHIPS + CONTENT, id="relationships-audit-added"),
+    pytest.param(CUSTOM_AUDIT + CONTENT, id="audit-query-added"),
+])
+def test_docs_and_audits_change_the_metadata_version_only(
+        tmp_path: Path, edited: str) -> None:
+    """A doc or audit edit changes no row: no model's data version moves, only the edited
+    model's metadata version does (a model only an audit reads is no parent of the data)."""
+    assert edited != CONTENT
+    before = fingerprints(load(tmp_path / "a", BASE))
+    after = fingerprints(load(tmp_path / "b", {**BASE, "marts/content.sql": edited}))
+    assert {name: data for name, (data, _) in after.items()} == {
+        name: data for name, (data, _) in before.items()}
+    assert after["content"][1] != before["content"][1]
+    assert all(after[name][1] == before[name][1] for name in BASE_NAMES if name != "content")
+
+
+def test_a_model_only_an_audit_reads_is_still_built_first(tmp_path: Path) -> None:
+    project = load(tmp_path, {**BASE, "marts/content.sql": RELATIONSHIPS + CUSTOM_AUDIT + CONTENT})
+    content = project.model("content")
+    assert set(content.parents) == {"stg_objects", "type_map", "stg_users"}
+    assert "raw.go1_enrollments_latest" in content.sources
+    assert list(project.models).index("stg_users") < list(project.models).index("content")
+    assert [m.name for m in project.selection({"content"})] == list(BASE_NAMES)
+
+
+def test_a_parents_docs_do_not_reach_its_children(tmp_path: Path) -> None:
+    before = fingerprints(load(tmp_path / "a", BASE))
+    edited = {**BASE, "staging/stg_objects.sql": BASE["staging/stg_objects.sql"].replace(
+        "One row per Go1 learning object", "Each Go1 learning object, latest version")}
+    after = fingerprints(load(tmp_path / "b", edited))
+    assert after["stg_objects"][0] == before["stg_objects"][0]
+    assert after["stg_objects"][1] != before["stg_objects"][1]
+    assert after["content"] == before["content"]
 
 
 def test_a_seed_edit_changes_its_dependants(tmp_path: Path) -> None:
@@ -284,15 +356,17 @@ def test_a_seed_edit_changes_its_dependants(tmp_path: Path) -> None:
     edited = dict(BASE)
     edited["seeds/type_map.csv"] = BASE["seeds/type_map.csv"] + "article,course,3\n"
     after = load(tmp_path / "b", edited)
-    assert after.fingerprint("type_map") != before.fingerprint("type_map")
-    assert after.fingerprint("content") != before.fingerprint("content")
-    assert after.fingerprint("stg_objects") == before.fingerprint("stg_objects")
+    assert after.model("type_map").fingerprint != before.model("type_map").fingerprint
+    assert after.model("content").fingerprint != before.model("content").fingerprint
+    assert after.model("stg_objects").fingerprint == before.model("stg_objects").fingerprint
 
 
 def test_lineage_shows_every_edge(tmp_path: Path) -> None:
     project = load(tmp_path, BASE)
     text = lineage_text(project)
-    assert "marts.content (table, " in text
+    short = short_fingerprint(project.model("content").fingerprint)
+    assert len(short) == 12 and project.model("content").fingerprint.startswith(short)
+    assert f"marts.content (table, {short})\n" in text
     assert "  <- staging.stg_objects (view)\n  <- seeds.type_map (seed)" in text
     assert "  <- raw.go1_learning_objects_latest (source)" in text
     mermaid = lineage_mermaid(project)

@@ -63,7 +63,9 @@ def test_a_run_materialises_views_tables_and_typed_seeds(
     assert [(m.name, m.kind, m.rows, m.changed) for m in result.models] == [
         ("type_map", "seed", 2, True), ("stg_objects", "view", 3, True),
         ("stg_users", "view", 1, True), ("content", "table", 3, True)]
-    assert all(m.fingerprint == project.fingerprint(m.name) for m in result.models)
+    assert all((m.fingerprint, m.metadata_fingerprint) == (
+        project.model(m.name).fingerprint, project.model(m.name).metadata_fingerprint)
+        for m in result.models)
     views = {r[0] for r in con.execute(
         "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     tables = {r[0] for r in con.execute(
@@ -82,13 +84,15 @@ def test_the_run_is_recorded_with_versions_and_sql(
         tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     project = project_of(tmp_path, BASE)
     run_project(con, project, run_id=5)
-    rows = con.execute("SELECT model, kind, fingerprint, parents, compiled_sql, rows "
-                       "FROM meta.model_runs WHERE run_id = 5 ORDER BY model").fetchall()
+    rows = con.execute("SELECT model, kind, fingerprint, metadata_fingerprint, parents, "
+                       "compiled_sql, rows FROM meta.model_runs WHERE run_id = 5 "
+                       "ORDER BY model").fetchall()
     content = rows[0]
-    assert content[:3] == ("content", "table", project.fingerprint("content"))
-    assert json.loads(content[3]) == ["staging.stg_objects", "seeds.type_map"]
-    assert content[4].startswith('CREATE OR REPLACE TABLE "marts"."content" AS')
-    assert content[5] == 3
+    model = project.model("content")
+    assert content[:4] == ("content", "table", model.fingerprint, model.metadata_fingerprint)
+    assert json.loads(content[4]) == ["staging.stg_objects", "seeds.type_map"]
+    assert content[5].startswith('CREATE OR REPLACE TABLE "marts"."content" AS')
+    assert content[6] == 3
     assert scalar(con, "SELECT count(*) FROM meta.audit_results WHERE run_id = 5") == 3
 
 
@@ -238,9 +242,57 @@ def test_describe_reports_changes_since_the_last_run(
     assert info["stg_users"].changed_since_last_run is True
     assert info["content"].changed_since_last_run is False
     assert (info["content"].kind, info["content"].fingerprint) == (
-        "table", project.fingerprint("content"))
+        "table", project.model("content").fingerprint)
     second = run_project(con, project_of(tmp_path / "b", edited), run_id=2)
     assert {m.name for m in second.models if m.changed} == {"stg_users"}
+
+
+def test_a_docs_and_audits_edit_is_recorded_but_not_a_change(
+        tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Docs and audits are the metadata version: the next transform reports nothing changed,
+    ``describe`` agrees, and ``meta.model_runs`` keeps both versions of each run."""
+    first = project_of(tmp_path / "a", BASE)
+    run_project(con, first, run_id=1)
+    edited = dict(BASE)
+    edited["staging/stg_objects.sql"] = BASE["staging/stg_objects.sql"].replace(
+        "One row per Go1 learning object", "Each Go1 learning object, its latest version")
+    edited["marts/content.sql"] = (
+        "{{ column('name', 'Spec: title -> name') }}\n"
+        "{{ audit('not_null', columns=['launch_url'], blocking=False) }}\n"
+        "{{ audit('relationships', column='external_id', to='stg_users', field='id', "
+        "blocking=False) }}\n"
+        + BASE["marts/content.sql"].replace("/play/ and the object's id", "/play/, then the id"))
+    second = project_of(tmp_path / "b", edited)
+    assert {i.changed_since_last_run for i in describe(con, second)} == {False}
+    result = run_project(con, second, run_id=2)
+    assert [m.name for m in result.models if m.changed] == []
+    [unknown] = result.failed_audits  # the new audits ran: no object id is a user id
+    assert (unknown.audit, unknown.failing_rows) == ("relationships_external_id", 3)
+    runs = {(r[0], r[1]): r[2:] for r in con.execute(
+        "SELECT run_id, model, fingerprint, metadata_fingerprint FROM meta.model_runs").fetchall()}
+    for name in ("type_map", "stg_objects", "stg_users", "content"):
+        assert runs[1, name][0] == runs[2, name][0] == second.model(name).fingerprint, name
+        assert runs[1, name][1] == first.model(name).metadata_fingerprint, name
+        assert runs[2, name][1] == second.model(name).metadata_fingerprint, name
+    moved = {name for name in ("type_map", "stg_objects", "stg_users", "content")
+             if runs[1, name][1] != runs[2, name][1]}
+    assert moved == {"stg_objects", "content"}
+    assert scalar(con, "SELECT comment FROM duckdb_columns() WHERE table_name = 'content' "
+                       "AND column_name = 'name'") == "Spec: title -> name"
+
+
+def test_a_sql_edit_is_a_change_of_the_model_and_its_descendants(
+        tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    run_project(con, project_of(tmp_path / "a", BASE), run_id=1)
+    edited = dict(BASE)
+    edited["staging/stg_objects.sql"] = BASE["staging/stg_objects.sql"].replace(
+        "record->>'title'", "trim(record->>'title')")
+    result = run_project(con, project_of(tmp_path / "b", edited), run_id=2)
+    assert [m.name for m in result.models if m.changed] == ["stg_objects", "content"]
+    assert scalar(con, "SELECT count(DISTINCT fingerprint) FROM meta.model_runs "
+                       "WHERE model = 'content'") == 2
+    assert scalar(con, "SELECT count(DISTINCT metadata_fingerprint) FROM meta.model_runs "
+                       "WHERE model = 'content'") == 1
 
 
 def test_select_runs_a_model_and_its_upstream_only(

@@ -7,6 +7,7 @@ The rules of the integration live in the SQL files; this package only runs them.
 
 from warehouse.models.audits import Audit
 from warehouse.models.errors import AuditFailure, ModelError
+from warehouse.models.fingerprint import short_fingerprint
 from warehouse.models.history import describe
 from warehouse.models.lineage import lineage_dot, lineage_mermaid, lineage_text
 from warehouse.models.project import Model, Project, load_project
@@ -29,4 +30,5 @@ __all__ = [
     "lineage_text",
     "load_project",
     "run_project",
+    "short_fingerprint",
 ]

@@ -30,11 +30,6 @@ class Audit:
     kind: str  # unique | not_null | accepted_values | relationships | query
     blocking: bool
     query: exp.Query
-    target: str | None = None  # the model a relationships audit looks up
-
-    @property
-    def sql(self) -> str:
-        return self.query.sql(dialect=DIALECT, pretty=True)
 
 
 _TAKES = {
@@ -62,7 +57,6 @@ def builtin_audit(kind: object, options: Mapping[str, Any], this: str,
     blocking = options.get("blocking", True)
     if not isinstance(blocking, bool):
         raise ValueError(f"audit({kind!r}): blocking must be True or False")
-    target = None
     if kind in ("unique", "not_null"):
         columns = _columns(kind, options)
         cols = [quoted_column(c) for c in columns]
@@ -97,7 +91,7 @@ def builtin_audit(kind: object, options: Mapping[str, Any], this: str,
     name = options.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ValueError(f"audit({kind!r}): name must be a non-empty string")
-    return Audit(name, kind, blocking, parse_query(sql, where, what="an audit"), target)
+    return Audit(name, kind, blocking, parse_query(sql, where, what="an audit"))
 
 
 def _columns(kind: str, options: Mapping[str, Any]) -> list[str]:

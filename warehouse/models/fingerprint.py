@@ -1,8 +1,16 @@
-"""A model's version: sha256 over what it computes, what it promises, and its parents' versions.
+"""A model's version, in two parts, as SQLMesh does: what it computes, and what it says.
 
-Following SQLMesh, the query is hashed in its sqlglot-normalised form, so layout, comments and
-keyword or identifier case do not make a new version, and any change to the computation does.
-Hashing the parents' fingerprints carries a change down to every descendant.
+The **data fingerprint** is sha256 over what the model computes: its kind, its query in the
+sqlglot-normalised form (so layout, comments and keyword or identifier case do not make a new
+version, and any change to the computation does), its sources, a seed's content, and the data
+fingerprints of the parents its query reads, which carries a change of computation down to
+every descendant. Only this one says whether a model changed since the last run.
+
+The **metadata fingerprint** is sha256 over what the model says about its data: its
+description, its column docs and its audits. Audits are a promise about the data, not the
+data: adding or tightening one changes no row, so it must not flag the model and every model
+downstream as changed. Editing docs changes this hash only, and only the model's own: it does
+not take its parents' metadata, since a parent's comment says nothing new about its children.
 """
 
 from __future__ import annotations
@@ -16,7 +24,16 @@ from warehouse.models.audits import Audit
 from warehouse.models.seeds import SeedColumn
 from warehouse.models.sql import normalised
 
-SHORT = 12
+SHORT = 12  # hex digits shown for a fingerprint on the terminal
+
+
+def short_fingerprint(fingerprint: str) -> str:
+    """The first :data:`SHORT` hex digits: what a person reads and compares in a listing.
+
+    The one place the cut is made, so every listing (``transform``, ``models list``, lineage)
+    shows the same prefix of the same hash.
+    """
+    return fingerprint[:SHORT]
 
 
 def _digest(payload: Mapping[str, Any]) -> str:
@@ -24,22 +41,32 @@ def _digest(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def model_fingerprint(*, kind: str, query: str, columns: Mapping[str, str],
-                      description: str | None, audits: Iterable[Audit],
-                      parents: Mapping[str, str], sources: Iterable[str]) -> str:
-    """``query`` is already normalised; ``parents`` maps each parent to its fingerprint."""
+def data_fingerprint(*, kind: str, query: str, parents: Mapping[str, str],
+                     sources: Iterable[str]) -> str:
+    """What the model computes. ``query`` is already normalised; ``parents`` maps each model
+    or seed the query reads to that parent's *data* fingerprint (parents read only by an audit
+    are not inputs of the data and are left out)."""
     return _digest({
         "kind": kind,
         "query": query,
-        "columns": sorted([name.lower(), text] for name, text in columns.items()),
-        "description": description,
-        "audits": sorted([a.name, a.kind, a.blocking, normalised(a.query)] for a in audits),
         "parents": sorted(parents.items()),
         "sources": sorted(sources),
     })
 
 
+def metadata_fingerprint(*, description: str | None, columns: Mapping[str, str],
+                         audits: Iterable[Audit]) -> str:
+    """What the model says about its data: description, column docs (names compared as
+    DuckDB does, case-insensitively), and audits, order-free."""
+    return _digest({
+        "description": description,
+        "columns": sorted([name.lower(), text] for name, text in columns.items()),
+        "audits": sorted([a.name, a.kind, a.blocking, normalised(a.query)] for a in audits),
+    })
+
+
 def seed_fingerprint(columns: Iterable[SeedColumn], data: bytes) -> str:
+    """A seed's data fingerprint: its typed header and the bytes of its CSV."""
     return _digest({
         "kind": "seed",
         "columns": [[c.name, c.type] for c in columns],

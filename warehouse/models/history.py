@@ -1,7 +1,9 @@
 """A run's record in ``meta``: each model's version, its SQL and size, and every audit outcome.
 
 The record is what ties a pushed row back to the SQL that produced it (``compiled_sql`` and
-``fingerprint`` per run), and what ``describe`` compares the project with.
+``fingerprint`` per run), and what ``describe`` compares the project with. ``fingerprint`` is
+the data fingerprint, the one compared; ``metadata_fingerprint`` (docs and audits) is kept
+beside it so a run can still be told apart from one with other docs or audits.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
 
 
 def last_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Each model's fingerprint in the latest committed run that built it."""
+    """Each model's data fingerprint in the latest committed run that built it."""
     if not _has_table(con, "meta", "model_runs"):
         return {}  # a read-only warehouse from before the models migration
     rows = con.execute(
@@ -33,10 +35,11 @@ def last_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def describe(con: duckdb.DuckDBPyConnection, project: Project) -> list[ModelInfo]:
-    """Every model with its version and whether it differs from the last run that built it."""
+    """Every model with its versions and whether its data version differs from the last run
+    that built it (a docs or audits edit alone does not count)."""
     previous = last_fingerprints(con)
     return [
-        ModelInfo(m.name, m.kind, m.fingerprint,
+        ModelInfo(m.name, m.kind, m.fingerprint, m.metadata_fingerprint,
                   None if m.name not in previous else previous[m.name] != m.fingerprint)
         for m in project.models.values()
     ]
@@ -46,10 +49,11 @@ def record_models(con: duckdb.DuckDBPyConnection, run_id: int, project: Project,
                   built: Iterable[tuple[Model, ModelResult, str]]) -> None:
     """Insert one ``meta.model_runs`` row per model: (model, its result, the SQL executed)."""
     con.executemany(
-        "INSERT INTO meta.model_runs (run_id, model, kind, fingerprint, parents, compiled_sql, "
-        "rows, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [[run_id, m.name, m.kind, m.fingerprint, json.dumps(_inputs(project, m)), statement,
-          result.rows, result.seconds] for m, result, statement in built],
+        "INSERT INTO meta.model_runs (run_id, model, kind, fingerprint, metadata_fingerprint, "
+        "parents, compiled_sql, rows, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[run_id, m.name, m.kind, m.fingerprint, m.metadata_fingerprint,
+          json.dumps(_inputs(project, m)), statement, result.rows, result.seconds]
+         for m, result, statement in built],
     )
 
 

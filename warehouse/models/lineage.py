@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from warehouse.models.fingerprint import short_fingerprint
 from warehouse.models.project import Project
 
 
@@ -30,7 +31,7 @@ def lineage_text(project: Project) -> str:
     nodes, edges = _nodes_and_edges(project)
     lines = [f"sources: {', '.join(project.sources) or '(none)'}"]
     for model in project.models.values():
-        lines.append(f"{model.qualified} ({model.kind}, {model.fingerprint[:12]})")
+        lines.append(f"{model.qualified} ({model.kind}, {short_fingerprint(model.fingerprint)})")
         inputs = [parent for parent, child in edges if child == model.qualified]
         lines.extend(f"  <- {parent} ({nodes[parent]})" for parent in inputs)
     return "\n".join(lines) + "\n"

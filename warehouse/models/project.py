@@ -1,5 +1,8 @@
 """Loading a models project: find the files, render and parse each, order the DAG, version it.
 
+Each model gets two fingerprints (see ``warehouse.models.fingerprint``): its data fingerprint,
+which says whether it changed, and its metadata fingerprint, for its docs and audits.
+
 ``load_project`` needs no warehouse: every check that can be made from the files (refs,
 cycles, syntax, one query per model, described columns that the query lists) is made here,
 so a mistake is reported before anything is written. What only the warehouse knows (sources
@@ -18,7 +21,7 @@ from sqlglot import exp
 
 from warehouse.models.audits import Audit
 from warehouse.models.errors import ModelError
-from warehouse.models.fingerprint import SHORT, model_fingerprint, seed_fingerprint
+from warehouse.models.fingerprint import data_fingerprint, metadata_fingerprint, seed_fingerprint
 from warehouse.models.graph import CycleError, dependency_order, upstream
 from warehouse.models.rendering import Rendered, render_model
 from warehouse.models.seeds import SEED_SCHEMA, SeedColumn, load_statement, read_header
@@ -44,7 +47,11 @@ def display_path(path: Path) -> str:
 @dataclass(frozen=True)
 class Model:
     """One model or seed, rendered and versioned. ``sql`` is the rendered query (a seed's
-    load statement); ``parents`` are model/seed names, ``sources`` ``schema.table`` names."""
+    load statement); ``parents`` are model/seed names, ``sources`` ``schema.table`` names, both
+    including those only its audits read (they are built first all the same).
+
+    ``fingerprint`` is the data fingerprint, the version that says whether the model changed;
+    ``metadata_fingerprint`` covers its description, column docs and audits."""
 
     name: str
     schema: str
@@ -57,6 +64,7 @@ class Model:
     audits: tuple[Audit, ...]
     description: str | None
     fingerprint: str
+    metadata_fingerprint: str
     query: exp.Query | None = None
     seed_columns: tuple[SeedColumn, ...] = ()
     line_map: tuple[int, ...] = field(default=(), repr=False)
@@ -82,12 +90,6 @@ class Project:
     models: dict[str, Model]
     variables: Mapping[str, Any] = field(default_factory=dict)
 
-    def fingerprint(self, name: str) -> str:
-        return self.model(name).fingerprint
-
-    def short_fingerprint(self, name: str) -> str:
-        return self.fingerprint(name)[:SHORT]
-
     def model(self, name: str) -> Model:
         try:
             return self.models[name]
@@ -98,18 +100,18 @@ class Project:
     def sources(self) -> list[str]:
         return sorted({s for m in self.models.values() for s in m.sources})
 
-    def children(self, name: str) -> list[str]:
-        return [m.name for m in self.models.values() if name in m.parents]
-
-    def selection(self, select: Iterable[str] | None) -> list[Model]:
-        """The selected models and their upstream, in dependency order (all when None)."""
+    def selection(self, select: Iterable[str] | None, *,
+                  with_upstream: bool = True) -> list[Model]:
+        """The selected models and (unless told not to) their upstream, in dependency order;
+        all when ``select`` is None."""
         if select is None:
             return list(self.models.values())
         wanted = set(select)
         unknown = sorted(wanted - set(self.models))
         if unknown:
             raise ModelError(f"select: {', '.join(map(repr, unknown))} names no model or seed")
-        keep = upstream(wanted, {n: m.parents for n, m in self.models.items()})
+        keep = upstream(wanted, {n: m.parents for n, m in self.models.items()}) \
+            if with_upstream else wanted
         return [m for n, m in self.models.items() if n in keep]
 
 
@@ -200,7 +202,9 @@ def _seed(file: _File, data: bytes, columns: list[SeedColumn]) -> Model:
         name=file.name, schema=SEED_SCHEMA, path=file.path, kind="seed",
         sql=load_statement(file.name, file.path, columns), parents=(), sources=(),
         columns={}, audits=(), description=None,
-        fingerprint=seed_fingerprint(columns, data), seed_columns=tuple(columns),
+        fingerprint=seed_fingerprint(columns, data),
+        metadata_fingerprint=metadata_fingerprint(description=None, columns={}, audits=()),
+        seed_columns=tuple(columns),
     )
 
 
@@ -209,14 +213,16 @@ def _model(file: _File, rendered: Rendered, query: exp.Query, done: Mapping[str,
     description = rendered.config.get("description")
     sources = tuple(f"{schema}.{table}" for schema, table in rendered.sources)
     parents = tuple(rendered.refs)
-    fingerprint = model_fingerprint(
-        kind=kind, query=normalised(query), columns=rendered.columns,
-        description=description, audits=rendered.audits,
-        parents={p: done[p].fingerprint for p in parents}, sources=sources,
+    data = data_fingerprint(
+        kind=kind, query=normalised(query),
+        parents={p: done[p].fingerprint for p in rendered.data_refs},
+        sources=[f"{schema}.{table}" for schema, table in rendered.data_sources],
     )
+    metadata = metadata_fingerprint(description=description, columns=rendered.columns,
+                                    audits=rendered.audits)
     return Model(
         name=file.name, schema=file.schema, path=file.path, kind=kind, sql=rendered.sql,
         parents=parents, sources=sources, columns=dict(rendered.columns),
-        audits=tuple(rendered.audits), description=description, fingerprint=fingerprint,
-        query=query, line_map=tuple(rendered.line_map),
+        audits=tuple(rendered.audits), description=description, fingerprint=data,
+        metadata_fingerprint=metadata, query=query, line_map=tuple(rendered.line_map),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,12 +72,20 @@ def split_marks(text: str, first: int | None = 1) -> tuple[str, list[int]]:
 
 @dataclass
 class Rendered:
-    """A rendered model: the query text, its line map, and what its jinja calls declared."""
+    """A rendered model: the query text, its line map, and what its jinja calls declared.
+
+    ``refs`` are every model and seed the file names, its audits' included: all must be built
+    first. ``data_refs`` are those the query itself reads, the inputs of its data; a model only
+    an audit looks up (``relationships``, a ref in an ``audit_query``) is not one of them.
+    ``sources`` and ``data_sources`` are the same split for ``source()``.
+    """
 
     sql: str
     line_map: list[int]
     refs: list[str] = field(default_factory=list)
+    data_refs: list[str] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)
+    data_sources: list[tuple[str, str]] = field(default_factory=list)
     config: dict[str, str] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
     audits: list[Audit] = field(default_factory=list)
@@ -90,7 +99,10 @@ class _Calls:
         self.where, self.this = where, this
         self.relations, self.variables = relations, variables
         self.refs: list[str] = []
+        self.data_refs: list[str] = []
+        self._auditing = False
         self.sources: list[tuple[str, str]] = []
+        self.data_sources: list[tuple[str, str]] = []
         self.config: dict[str, str] = {}
         self.columns: dict[str, str] = {}
         self.audits: list[Audit] = []
@@ -112,7 +124,19 @@ class _Calls:
         table = self.resolve(name)
         if name not in self.refs:
             self.refs.append(name)
+        if not self._auditing and name not in self.data_refs:
+            self.data_refs.append(name)
         return table
+
+    @contextmanager
+    def _in_audit(self) -> Iterator[None]:
+        """Refs and sources named while building an audit order the DAG and must exist, but
+        are not inputs of the data."""
+        self._auditing = True
+        try:
+            yield
+        finally:
+            self._auditing = False
 
     def source(self, schema: str, name: str) -> str:
         if schema not in SOURCE_SCHEMAS:
@@ -122,6 +146,8 @@ class _Calls:
             raise self._fail(f"source({schema!r}, {name!r}) needs a table name")
         if (schema, name) not in self.sources:
             self.sources.append((schema, name))
+        if not self._auditing and (schema, name) not in self.data_sources:
+            self.data_sources.append((schema, name))
         return quoted_table(schema, name)
 
     def var(self, name: str, default: Any = _MISSING) -> str:
@@ -153,7 +179,8 @@ class _Calls:
 
     def audit(self, kind: str, **options: Any) -> str:
         try:
-            found = builtin_audit(kind, options, self.this, self.ref, self.where)
+            with self._in_audit():
+                found = builtin_audit(kind, options, self.this, self.ref, self.where)
         except ValueError as exc:
             raise self._fail(str(exc)) from None
         self._add_audit(found)
@@ -166,7 +193,9 @@ class _Calls:
                              "{% call audit_query('name') %} SELECT … {% endcall %}")
         if not isinstance(name, str) or not name or not isinstance(blocking, bool):
             raise self._fail("audit_query(name, blocking=True|False) needs a name")
-        sql, line_map = split_marks(str(caller()), first=None)
+        with self._in_audit():
+            body = str(caller())
+        sql, line_map = split_marks(body, first=None)
         query = parse_query(sql, self.where, line_map, what=f"audit {name!r}")
         self._add_audit(Audit(name, "query", blocking, query))
         return ""
@@ -188,5 +217,5 @@ def render_model(text: str, where: str, this: str, relations: Mapping[str, str],
     except (jinja2.TemplateError, TypeError) as exc:
         raise ModelError(f"{where}: {str(exc).splitlines()[0]}") from None
     sql, line_map = split_marks(output)
-    return Rendered(sql, line_map, calls.refs, calls.sources, calls.config,
-                    calls.columns, calls.audits)
+    return Rendered(sql, line_map, calls.refs, calls.data_refs, calls.sources,
+                    calls.data_sources, calls.config, calls.columns, calls.audits)

@@ -23,13 +23,19 @@ class AuditResult:
 
 @dataclass(frozen=True)
 class ModelResult:
-    """One materialised model (or loaded seed): its size, its time and its version."""
+    """One materialised model (or loaded seed): its size, its time and its version.
+
+    ``fingerprint`` is the data fingerprint, and ``changed`` compares it alone with the last
+    run that built the model: a docs or audits edit (``metadata_fingerprint``) is not a change
+    of the data, and is not reported as one.
+    """
 
     name: str
     kind: str
     rows: int
     seconds: float
     fingerprint: str
+    metadata_fingerprint: str
     changed: bool
 
 
@@ -43,14 +49,18 @@ class RunResult:
 
     @property
     def failed_audits(self) -> list[AuditResult]:
+        """The audits that found rows, in the order they ran: the one place that says which
+        failed, for the runner (a blocking one stops the run) and for every caller to report."""
         return [a for a in self.audits if not a.passed]
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A model as ``describe`` sees it: ``changed_since_last_run`` is None when never run."""
+    """A model as ``describe`` sees it: ``changed_since_last_run`` is None when never run, and
+    compares the data ``fingerprint`` only, as ``ModelResult.changed`` does."""
 
     name: str
     kind: str
     fingerprint: str
+    metadata_fingerprint: str
     changed_since_last_run: bool | None

@@ -25,26 +25,30 @@ from warehouse.models.sql import (
 
 
 def run_project(con: duckdb.DuckDBPyConnection, project: Project, run_id: int,
-                select: Iterable[str] | None = None) -> RunResult:
-    """Materialise the project (or ``select`` and its upstream), audit it, record it, commit.
+                select: Iterable[str] | None = None, *,
+                with_upstream: bool = True) -> RunResult:
+    """Materialise the project (or ``select`` and its upstream, or ``select`` alone when not
+    ``with_upstream``: a benchmark that builds the marts itself), audit it, record it, commit.
 
     Raises :class:`ModelError` naming the file on a DuckDB error, and :class:`AuditFailure`
     when a blocking audit finds rows; in both cases nothing of the run stays, except the
     failing audits' rows in ``meta.audit_results`` so ``status`` can say why the run stopped.
     """
-    chosen = project.selection(set(select) if select is not None else None)
+    chosen = project.selection(set(select) if select is not None else None,
+                               with_upstream=with_upstream)
     _check_sources(con, chosen)
     previous = last_fingerprints(con)
     con.execute("BEGIN TRANSACTION")
     try:
         built = [_materialise(con, model, previous) for model in chosen]
         audits = [_audit(con, model, audit) for model in chosen for audit in model.audits]
-        failed = [a for a in audits if not a.passed]
+        result = RunResult(run_id, [built_one for _, built_one, _ in built], audits)
+        failed = result.failed_audits
         if not any(a.blocking for a in failed):
             record_models(con, run_id, project, built)
             record_audits(con, run_id, audits)
             con.execute("COMMIT")
-            return RunResult(run_id, [result for _, result, _ in built], audits)
+            return result
     except duckdb.Error as exc:
         _rollback(con)
         raise ModelError(f"cannot record the models run: {_first_lines(exc)}") from exc
@@ -89,9 +93,9 @@ def _materialise(con: duckdb.DuckDBPyConnection, model: Model,
         _comment(con, model)
     except duckdb.Error as exc:
         raise ModelError(f"{model.where}: {_first_lines(exc)}") from None
-    changed = previous.get(model.name) != model.fingerprint
+    changed = previous.get(model.name) != model.fingerprint  # the data version alone
     result = ModelResult(model.name, model.kind, rows, time.perf_counter() - started,
-                         model.fingerprint, changed)
+                         model.fingerprint, model.metadata_fingerprint, changed)
     return model, result, statement
 
 

@@ -1,0 +1,344 @@
+"""What both API clients do the same way: headers, the send loop, tokens, scrubbing, closing.
+
+A client is this base plus a few hooks, as dlt's REST client takes an auth object and Meltano's
+streams override ``response_error_message``: the token request (Go1's is form-encoded, 360
+Learning's JSON), how to read an error body, the setting names a message cites, the error
+family to raise, and whatever happens before each request is sent (360Learning's rate
+limiters). The send loop retries what :mod:`apiclient.retry` calls passing trouble, within the
+policy's budget, and refuses to repeat a write whose answer was lost (``uncertain``); a 401 is
+answered with one new token and one more try. Every message that leaves is scrubbed of the
+client secret and of every token the client has held, whatever the API echoed back.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
+
+import urllib3.exceptions
+
+from apiclient.errors import ApiError, CredentialsRefused, RetriesSpent, ScopeMissing
+from apiclient.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
+from apiclient.text import Counters, clip, describe, error_detail, json_object, one_line
+from apiclient.token_cache import TokenCache, token_lifetime
+from apiclient.transport import Answer, PoolTransport, Transport
+
+USER_AGENT = "go1sync/0.1"
+
+# What a request can raise besides an answer: urllib3's errors, and a few from http.client and
+# the socket that can leak while the body is read.
+TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+
+
+class Secretive(Protocol):
+    def reveal(self) -> str: ...
+
+
+class Credentials(Protocol):
+    """What the base needs of an API's settings."""
+
+    @property
+    def api_url(self) -> str: ...
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def client_secret(self) -> Secretive: ...
+
+
+@dataclass(frozen=True)
+class SettingNames:
+    """The settings a message tells the user to check."""
+
+    client_id: str
+    client_secret: str
+    token_url: str
+    api_url: str
+
+
+@dataclass(frozen=True)
+class ErrorFamily:
+    """The API's own error classes, so a caller catches the API it called."""
+
+    base: type[ApiError]
+    credentials: type[CredentialsRefused]
+    scope: type[ScopeMissing]
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    url: str
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class ClientStats(Counters):
+    """Counters for the run record. ``requests`` (every attempt sent) and ``bytes`` (bodies
+    received) cover API calls, not token calls; ``retries`` covers both; ``token_fetches``
+    counts tokens obtained."""
+
+    requests: int = 0
+    retries: int = 0
+    token_fetches: int = 0
+    bytes: int = 0
+
+
+# Makes an error for a write that may have been carried out although no answer said so:
+# (cause, status or None, body, when it was sent).
+Uncertain = Callable[[str, int | None, bytes, datetime], ApiError]
+
+
+class ApiClient:
+    """The shared machinery; a subclass sets the class attributes and the hooks below."""
+
+    name: ClassVar[str]  # in messages: "Go1", "360Learning"
+    version_header: ClassVar[tuple[str, str]]
+    names: ClassVar[SettingNames]
+    errors: ClassVar[ErrorFamily]
+    default_token_lifetime: ClassVar[float]
+    network_hint: ClassVar[str]  # what to check when the network fails
+    retoken_hint: ClassVar[str]  # what to check when a fresh token is refused
+    log: ClassVar[logging.Logger]
+
+    def __init__(self, settings: Credentials, *, timeout: tuple[float, float],
+                 retry: RetryPolicy | None, sleep: Callable[[float], None],
+                 clock: Callable[[], float], transport: Transport | None,
+                 connections: int, stats: ClientStats | None = None) -> None:
+        self._settings = settings
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._transport = transport or PoolTransport(settings.api_url, connections)
+        self._stats = stats or ClientStats()
+        self._tokens = TokenCache(self._fetch_token, clock)
+        self._close_lock = threading.Lock()
+        self._closed = False
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def token_request(self) -> TokenRequest:
+        """The client-credentials request: where, in which encoding, with which body."""
+        raise NotImplementedError
+
+    def error_fields(self, body: bytes) -> tuple[str | None, str | None]:
+        """The API's error code and message, from any of the body shapes it sends."""
+        raise NotImplementedError
+
+    def before_send(self, method: str) -> None:
+        """Called before each attempt of an API call (not of a token call); may block."""
+
+    def refused_fresh_token(self, method: str, path: str, body: bytes) -> ApiError:
+        """The error when a freshly issued token is refused too (a subclass may recognise a
+        missing scope in the body)."""
+        return self.error(
+            self.errors.credentials,
+            f"{self.name} refused a freshly issued token for {method} {path} (HTTP 401"
+            f"{self.error_detail(body)}): {self.retoken_hint}", 401, body)
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> ClientStats:
+        return self._stats
+
+    @property
+    def api_url(self) -> str:
+        return self._settings.api_url
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Close the connections and forget the token; later calls are refused."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._transport.close()
+        self._tokens.forget()
+
+    # -- the shared machinery -----------------------------------------------------------------
+
+    def headers(self, token: str | None) -> dict[str, str]:
+        name, value = self.version_header
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
+                   name: value, "User-Agent": USER_AGENT}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def error_detail(self, body: bytes, *, full: bool = True) -> str:
+        """The API's error as " code message", or a clipped body when it is not its JSON."""
+        return error_detail(body, self.error_fields(body), full=full)
+
+    def call(self, attempts: Attempts, method: str, url: str, *, body: bytes | None = None,
+             content_type: str | None = None, uncertain: Uncertain | None = None) -> Answer:
+        """Send an API call with the shared token; after a 401, one new token and one more
+        try (a token can be revoked before its expiry). A second 401 raises."""
+        answer, generation = self._authorized(attempts, method, url, body, content_type,
+                                              uncertain)
+        if answer.status != 401:
+            return answer
+        path = urlsplit(url).path
+        self.log.info("%s answered 401 to %s %s: fetching a new token", self.name, method, path)
+        self._tokens.drop(generation)
+        attempts.extra = 1
+        answer, _ = self._authorized(attempts, method, url, body, content_type, uncertain)
+        if answer.status == 401:
+            raise self.refused_fresh_token(method, path, answer.body)
+        return answer
+
+    def _authorized(self, attempts: Attempts, method: str, url: str, body: bytes | None,
+                    content_type: str | None,
+                    uncertain: Uncertain | None) -> tuple[Answer, int]:
+        token, generation = self._tokens.current()
+        headers = self.headers(token)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        send = functools.partial(self._transport.send, method, url, headers=headers, body=body,
+                                 timeout=self._timeout)
+        return self.send(attempts, send, method=method, api_call=True,
+                         uncertain=uncertain), generation
+
+    def send(self, attempts: Attempts, send: Callable[[], Answer], *, method: str,
+             api_call: bool, uncertain: Uncertain | None = None) -> Answer:
+        """Send until an answer not worth retrying, or raise when the budget is spent.
+
+        The body is read inside the loop, so a connection dropped mid-body is retried too.
+        ``api_call`` is False for the token call: not counted, not rate-limited, and its body
+        (which may echo the credentials) never shown. With ``uncertain``, a failure after the
+        request may have been received raises that error instead of trying again.
+        """
+        while True:
+            attempts.count += 1
+            status: int | None = None
+            retry_after: str | None = None
+            body = b""
+            sent_at = datetime.now(UTC)
+            try:
+                if api_call:
+                    self.before_send(method)
+                    sent_at = datetime.now(UTC)
+                    self._stats.add(requests=1)
+                answer = send()
+            except TRANSPORT_ERRORS as exc:
+                cause = describe(exc)
+                if uncertain is not None and _may_have_been_sent(exc):
+                    raise uncertain(cause, None, b"", sent_at) from None
+                if not is_retryable_exception(exc):
+                    raise self.error(self.errors.base, f"{attempts.label} failed: {cause} "
+                                     f"({self.network_hint})") from None
+            else:
+                status, body = answer.status, answer.body
+                if api_call:
+                    self._stats.add(bytes=len(body))
+                if not is_retryable_status(status):
+                    return answer
+                retry_after = answer.headers.get("Retry-After")
+                cause = f"HTTP {status}{self.error_detail(body, full=api_call)}"
+                if uncertain is not None and not refuses_writes(status):
+                    raise uncertain(cause, status, body, sent_at)
+            try:
+                delay = attempts.next_delay(cause, retry_after, status=status)
+            except RetriesSpent as spent:
+                raise self.error(self.errors.base, f"{spent} ({self.name} kept failing: run "
+                                 "again later)", status, body if api_call else b"") from None
+            self._stats.add(retries=1)
+            self.log.warning("%s: %s; attempt %d, trying again in %.1fs",
+                             attempts.label, self.scrub(cause), attempts.count, delay)
+            self._sleep(delay)
+
+    def _fetch_token(self) -> tuple[str, float]:
+        request = self.token_request()
+        label = f"{self.name} token request POST {urlsplit(request.url).path or '/'}"
+        headers = {**self.headers(None), "Content-Type": request.content_type}
+        send = functools.partial(self._transport.send, "POST", request.url, headers=headers,
+                                 body=request.body, timeout=self._timeout)
+        attempts = Attempts(self._retry, label, self._clock)
+        answer = self.send(attempts, send, method="POST", api_call=False)
+        status, body = answer.status, answer.body
+        if status in (400, 401):
+            code, message = self.error_fields(body)
+            detail = clip(" ".join(p for p in (code, message) if p)) or f"HTTP {status}"
+            raise self.error(self.errors.credentials,
+                             f"{self.name} refused the client credentials (check "
+                             f"{self.names.client_id} and {self.names.client_secret}): {detail}",
+                             status, body)
+        if not 200 <= status < 300:
+            raise self.error(self.errors.base, f"{label} answered HTTP {status}"
+                             f"{self.error_detail(body, full=False)}: check "
+                             f"{self.names.token_url}", status, body)
+        data = json_object(body)
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise self.errors.base(f"{label} gave no access_token: check {self.names.token_url}",
+                                   status=status)
+        lifetime = token_lifetime(data.get("expires_in"), self.default_token_lifetime)
+        self._stats.add(token_fetches=1)
+        self.log.info("fetched a %s access token, valid %ds", self.name, int(lifetime))
+        return token, lifetime
+
+    def json_body(self, method: str, path: str, status: int, body: bytes) -> tuple[str, Any]:
+        """A 2xx body as text (JSON travels as UTF-8, RFC 8259) and parsed; a body that is
+        neither is an error naming the API URL."""
+        try:
+            text = body.decode("utf-8")
+            return text, json.loads(text)
+        except ValueError:  # UnicodeDecodeError is one
+            raise self.error(
+                self.errors.base, f"{self.name} answered {method} {path} with a body that is not "
+                f"JSON (body: {clip(body.decode('utf-8', 'replace'))}): check "
+                f"{self.names.api_url}", status) from None
+
+    def redirected(self, method: str, path: str, answer: Answer) -> ApiError:
+        """Redirects are not followed: the bearer token goes to the configured URL only."""
+        target = clip(answer.headers.get("Location") or "nowhere")
+        return self.error(self.errors.base, f"{self.name} redirected {method} {path} (HTTP "
+                          f"{answer.status} to {target}): check {self.names.api_url}",
+                          answer.status)
+
+    def scrub(self, text: str) -> str:
+        """Take the secret and the tokens out of a message, whatever the API echoed back."""
+        for value in (self._settings.client_secret.reveal(), *self._tokens.known()):
+            if value:
+                text = text.replace(value, "***")
+        return one_line(text)
+
+    def error(self, cls: type[ApiError], message: str, status: int | None = None,
+              body: bytes = b"") -> ApiError:
+        """An error of ``cls`` with the API's code from ``body``, its message scrubbed."""
+        code, _ = self.error_fields(body)
+        return cls(self.scrub(message), status=status, code=code)
+
+    def check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+
+
+# Answers that prove a write was not carried out (a rate or concurrency limit, an API down).
+NOT_ACCEPTED_STATUSES = frozenset({429, 503})
+
+
+def refuses_writes(status: int) -> bool:
+    return status in NOT_ACCEPTED_STATUSES
+
+
+def _may_have_been_sent(exc: BaseException) -> bool:
+    """False only when the failure provably came before the request left: no connection.
+
+    urllib3 raises ConnectTimeoutError for a connection that timed out, and its subclasses for
+    one refused or a name that did not resolve.
+    """
+    return not isinstance(exc, urllib3.exceptions.ConnectTimeoutError)

@@ -1,0 +1,38 @@
+"""``python cli.py reconcile``: read 360Learning back, compare in SQL, explain each difference.
+
+The stages are ``reconcile``'s: the read-back (``reconcile.readback``), the comparison models
+(``models/reconcile/``, run with the rest of the project so they compare the current marts),
+the report (``reconcile.compare``) and, when asked, the requeue (``reconcile.requeue``).
+"""
+
+from __future__ import annotations
+
+from load.client import L360Client
+from reconcile.compare import build_report
+from reconcile.readback import pushed_integration, read_back
+from reconcile.report import HistoryPoint, Report
+from reconcile.requeue import requeue_differences
+from settings import Config
+from warehouse.models import run_project
+from warehouse.session import run_session
+from warehouse.transform import project_for
+
+
+def run_reconcile(config: Config, requeue: bool = False) -> tuple[Report, int]:
+    """Read back, compare, and (with ``requeue``) mark the differing rows to be sent again;
+    return the report and how many rows were requeued."""
+    settings = config.l360()
+    project = project_for(config)
+    with run_session(config.warehouse_path(), "reconcile", {"requeue": requeue},
+                     config.memory_limit()) as session:
+        con = session.con
+        integration = pushed_integration(con)
+        with L360Client(settings) as client:
+            read_back(con, client, integration, session.run_id)
+        run_project(con, project, session.run_id)
+        report = build_report(con, session.run_id)
+        requeued = requeue_differences(con) if requeue else 0
+        counts = {c.key: c.count for c in report.categories}
+        session.counts = {"reconcile": counts | {"requeued": requeued}}
+        report.history.append(HistoryPoint(session.run_id, report.generated_at, counts))
+        return report, requeued

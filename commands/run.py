@@ -1,0 +1,41 @@
+"""``python cli.py run``: extract, transform (with audits), plan, push, as ONE run record.
+
+The catalog job (learning objects, courses) and the statistics job (enrollments, learners,
+attempts) also run alone, as the schedule fires them: ``only="catalog"`` or ``"stats"``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from commands import stages
+from commands.report import RunReport
+from extract.streams import STREAMS
+from load.push import ALL_PARTS
+from settings import Config
+from warehouse.session import run_session
+from warehouse.transform import project_for
+
+JOBS: dict[str | None, tuple[list[str], frozenset[str]]] = {
+    None: (list(STREAMS), ALL_PARTS),
+    "catalog": (["learning_objects"], frozenset({"courses"})),
+    "stats": (["enrollments", "user_accounts"], frozenset({"attempts"})),
+}
+
+
+def run_pipeline(config: Config, only: str | None = None, since: datetime | None = None,
+                 dry_run: bool = False, lock_wait: float = 0.0) -> RunReport:
+    streams, parts = JOBS[only]
+    go1 = config.go1()
+    project = project_for(config)
+    l360 = None if dry_run else config.l360()  # settings checked before anything runs
+    path = config.warehouse_path()
+    options = {"only": only, "since": since.isoformat() if since else None, "dry_run": dry_run}
+    with run_session(path, "run", options, config.memory_limit(), lock_wait) as session:
+        report = RunReport("run", session.run_id, path)
+        stages.extract(session, report, go1, streams, since)
+        stages.transform(session, report, project)
+        stages.plan(session, report)
+        if l360 is not None:
+            stages.push_changes(session, report, l360, parts)
+        return stages.finish(session, report)

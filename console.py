@@ -1,0 +1,251 @@
+"""What the commands print: tables, progress lines, warnings and the one red error line.
+
+``cli.py`` parses and calls a command; this module turns the command's report into text, so
+the printing of a run is the same whichever command ran its stages.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
+import click
+
+from commands.check import Check
+from commands.report import RunReport
+from extract.runner import StreamOutcome
+from extract.streams import StreamStats
+from load.changes import Plan
+from load.result import KindCount, PushResult
+from warehouse.models import RunResult, short_fingerprint
+from warehouse.status import Status
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def heading(text: str) -> None:
+    click.secho(text, bold=True)
+
+
+def footer(report: RunReport) -> None:
+    click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
+
+
+class StreamProgress:
+    """One live line per stream on a terminal (pages, records); silent when piped."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self._last = 0.0
+        self._stream: str | None = None
+
+    def update(self, stats: StreamStats) -> None:
+        if not self.live:
+            return
+        now = time.monotonic()
+        if stats.stream == self._stream and now - self._last < 0.1:
+            return
+        if self._stream not in (None, stats.stream):
+            click.echo(err=True)
+        self._stream, self._last = stats.stream, now
+        line = f"{stats.stream:<17} {stats.pages:>8,} pages {stats.records_read:>11,} records"
+        click.echo("\r" + line, nl=False, err=True)
+
+    def __enter__(self) -> StreamProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live and self._stream is not None:
+            click.echo(err=True)
+
+
+def push_progress(kind: str, count: KindCount) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"\r{kind:<15} {count.succeeded:>9,} ok {count.failed:>7,} failed",
+                   nl=False, err=True)
+
+
+def end_push_progress() -> None:
+    if sys.stderr.isatty():
+        click.echo(err=True)
+
+
+def streams(outcomes: Sequence[StreamOutcome]) -> None:
+    header = f"{'stream':<17} {'status':<8} {'requests':>9} {'pages':>8} {'read':>10} " \
+             f"{'landed':>10} {'seconds':>8}"
+    click.echo(header)
+    for o in outcomes:
+        s = o.stats
+        status = click.style(f"{'ok' if o.ok else 'FAILED':<8}", fg="green" if o.ok else "red")
+        click.echo(f"{s.stream:<17} {status} {s.requests:>9,} {s.pages:>8,} "
+                   f"{s.records_read:>10,} {s.records_landed:>10,} {o.seconds:>8.1f}")
+        for note in s.notes:
+            click.echo(f"  {s.stream}: {note}")
+        if o.error:
+            click.secho(f"  {s.stream}: {o.error}", fg="red")
+
+
+def models(result: RunResult) -> None:
+    click.echo(f"{'model':<34} {'kind':<6} {'rows':>10} {'seconds':>8}  fingerprint")
+    for m in result.models:
+        changed = click.style(" (changed)", fg="yellow") if m.changed else ""
+        click.echo(f"{m.name:<34} {m.kind:<6} {m.rows:>10,} {m.seconds:>8.2f}  "
+                   f"{short_fingerprint(m.fingerprint)}{changed}")
+    audit_warnings(result)
+
+
+def transform_footer(report: RunReport) -> None:
+    result = report.models
+    if result is None:
+        return footer(report)
+    click.echo(f"{len(result.audits) - len(result.failed_audits)} of {len(result.audits)} "
+               f"audits passed · run {report.run_id} · warehouse {report.warehouse}")
+
+
+def audit_warnings(result: RunResult) -> None:
+    for a in result.failed_audits:
+        click.secho(f"warning: audit {a.model}.{a.audit} found {a.failing_rows} row(s)",
+                    fg="yellow", err=True)
+
+
+def _by_operation(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{op} {n:,}" for op, n in sorted(counts.items())) or "nothing"
+
+
+def plan_summary(plan: Plan) -> None:
+    click.echo(f"  courses: {_by_operation(plan.courses)}; attempts: "
+               f"{_by_operation(plan.attempts)}; {plan.writes:,} row(s) to write")
+
+
+def plan(result: Plan) -> None:
+    click.echo(f"{'kind':<10} {'operation':<13} {'rows':>9}  examples")
+    for kind, counts in (("course", result.courses), ("attempt", result.attempts)):
+        for op in sorted(counts):
+            sample = ", ".join(result.samples.get(f"{kind} {op}", []))
+            click.echo(f"{kind:<10} {op:<13} {counts[op]:>9,}  {sample}")
+    click.echo(f"unchanged: {result.unchanged_courses:,} course(s), "
+               f"{result.unchanged_attempts:,} attempt(s)")
+    if result.rejected_courses:
+        click.echo(f"{result.rejected_courses:,} course(s) cannot make a valid payload "
+                   "(not sent; marts.rejects says why)")
+    if result.restores_with_upsert:
+        click.echo(f"{result.restores_with_upsert:,} restored course(s) changed too: upserted, "
+                   "then restored")
+    if result.held_attempts:
+        click.echo(f"{result.held_attempts:,} attempt(s) not sent: their course is not in "
+                   "360Learning (archived in Go1 before it was ever pushed, or its upsert failed)")
+    if result.learners_without_account:
+        click.echo(f"{result.attempts_without_account:,} attempt(s) of "
+                   f"{result.learners_without_account:,} learner(s) wait for a 360Learning "
+                   "account with their email (as of the last user list; push reads it again)")
+    elif not result.users_listed and result.attempts:
+        click.echo("learners are matched with 360Learning's users when the push reads its user "
+                   "list")
+    if result.closed_in_360:
+        click.echo(f"{result.closed_in_360:,} attempt(s) changed in Go1 after 360Learning closed "
+                   "them: not sent (360Learning never updates a completed attempt)")
+    if result.share_changes:
+        click.echo(f"{result.share_changes:,} share(s) to add or remove; new courses are shared "
+                   "too once 360Learning gives their ids")
+    click.echo(f"{result.writes:,} row(s) would be written")
+
+
+def pushed(result: PushResult, indent: str = "") -> None:
+    if result.settled_operations:
+        click.echo(f"{indent}settled {result.settled_operations} operation(s) left by an "
+                   "earlier run")
+    click.echo(f"{indent}{'kind':<15} {'sent':>9} {'ok':>9} {'failed':>7} {'rejected':>8}")
+    for kind, c in result.counts.items():
+        click.echo(f"{indent}{kind:<15} {c.sent:>9,} {c.succeeded:>9,} {c.failed:>7,} "
+                   f"{c.rejected:>8,}")
+    if not result.counts:
+        click.echo(f"{indent}nothing new to push")
+    learners_without_account(result)
+
+
+def push_errors(result: PushResult, most: int = 10) -> None:
+    for kind, key, error in result.errors[:most]:
+        click.secho(f"  {kind} {key}: {error}", fg="red")
+
+
+def learners_without_account(result: PushResult) -> None:
+    """Once per run, not once per attempt: these are waiting, not failing."""
+    if result.learners_without_account:
+        click.secho(f"warning: {result.learners_without_account:,} learner(s) have no "
+                    f"360Learning account ({result.attempts_without_account:,} attempt(s) wait "
+                    "for one); see `python cli.py status`", fg="yellow", err=True)
+
+
+def summarize(counts: Mapping[str, Any]) -> str:
+    """A run's counts in a few words: landed, mapped, pushed (counts keyed by stage)."""
+    parts = []
+    extracted = counts.get("extract") or {}
+    if extracted:
+        landed = sum(s.get("landed", 0) for s in extracted.values())
+        read = sum(s.get("read", 0) for s in extracted.values())
+        parts.append(f"landed {landed:,} of {read:,} read")
+    mapped = counts.get("transform") or {}
+    if mapped:
+        parts.append(f"{mapped.get('content_360', 0):,} courses, "
+                     f"{mapped.get('attempts_360', 0):,} attempts mapped")
+    sent = counts.get("push") or {}
+    if sent:
+        ok = sum(c.get("succeeded", 0) for c in sent.values())
+        failed = sum(c.get("failed", 0) + c.get("rejected", 0) for c in sent.values())
+        parts.append(f"pushed {ok:,} ok" + (f", {failed:,} failed" if failed else ""))
+    return "; ".join(parts)
+
+
+def status(found: Status) -> None:
+    heading("runs")
+    for r in found.runs:
+        colour = {"success": "green", "running": "yellow"}.get(r["status"], "red")
+        took = (f"{(r['finished_at'] - r['started_at']).total_seconds():.1f}s"
+                if r["finished_at"] else "-")
+        summary = summarize(json.loads(r["counts"]) if r["counts"] else {})
+        click.echo(f"  {r['run_id']:>5} {r['command']:<10} "
+                   + click.style(f"{r['status']:<8}", fg=colour)
+                   + f" {r['started_at']:%Y-%m-%d %H:%M:%S}Z {took:>8}  {summary}")
+        if r["error"]:
+            click.secho(f"        {r['error'][:160]}", fg="red")
+    heading("cursors")
+    for stream, value in found.cursors or [("(none yet)", "")]:
+        click.echo(f"  {stream:<17} {value}")
+    heading("bulk operations not yet confirmed")
+    for op, kind, items, at in found.unconfirmed:
+        click.echo(f"  {op} {kind} {items:,} items, submitted {at} (settled by the next push)")
+    if not found.unconfirmed:
+        click.echo("  none")
+    heading("rejects by reason")
+    for entity, reason, n in found.rejects:
+        click.echo(f"  {entity:<16} {reason:<38} {n:>8,}")
+    if found.unpushed:
+        heading("not pushed in the last push (sent again next run)")
+        for kind, why, n in found.unpushed:
+            click.echo(f"  {kind:<15} {n:>7,}  {why[:90]}")
+    if found.without_account_total:
+        heading(f"learners without a 360Learning account ({found.without_account_total:,}; "
+                "their attempts are sent once a user with their email exists)")
+        for email, attempts, since in found.without_account:
+            click.echo(f"  {email:<40} {attempts:>5,} attempt(s), since {since:%Y-%m-%d}")
+        if found.without_account_total > len(found.without_account):
+            click.echo("  … SELECT * FROM meta.learners_without_account lists them all")
+    heading("API readings (what the platforms answered where the documents leave a choice)")
+    for reading in found.readings:
+        click.echo(f"  {reading.api:<5} {reading.reading:<25} {reading.value:<36} "
+                   f"{reading.detail or ''} ({reading.checked_at:%Y-%m-%d})")
+    if not found.readings:
+        click.echo("  none yet")
+
+
+def checks(results: Sequence[Check]) -> None:
+    for c in results:
+        mark = (click.style("note", fg="yellow") if c.info else
+                click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red"))
+        click.echo(f"{mark} {c.name}: {c.detail}")

@@ -1,0 +1,119 @@
+"""plan and push read one relation (models/outbound/): what plan counts is what push sends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from commands.extract import run_extract
+from commands.push import run_push
+from commands.transform import run_transform
+from load.changes import make_plan
+from sandbox.go1 import Go1Sandbox, Go1Seed
+from sandbox.l360 import L360Sandbox
+from sandbox.learners import learner_emails
+from settings import Config, load_config
+from tests.helpers import sync
+from warehouse.connection import connect
+
+STREAMS = ["learning_objects", "enrollments", "user_accounts"]
+
+
+@pytest.fixture
+def go1() -> Iterator[Go1Sandbox]:
+    with Go1Sandbox(Go1Seed(seed=19, learning_objects=70, users=25, enrollments=300)) as sb:
+        yield sb
+
+
+def planned(config: Config) -> tuple[dict[str, set[str]], int]:
+    """What the outbound relations say the next push writes, by ledger kind; plan's count."""
+    con = connect(config.warehouse_path(), read_only=True)
+    try:
+        rows = {
+            "course_upsert": "SELECT key FROM outbound.course_changes WHERE upsert",
+            "course_archive": "SELECT key FROM outbound.course_changes WHERE archive",
+            "course_restore": "SELECT key FROM outbound.course_changes "
+                              "WHERE operation = 'restore'",
+            "attempt": "SELECT key FROM outbound.attempt_changes WHERE planned",
+        }
+        keys = {kind: {str(k) for (k,) in con.execute(sql).fetchall()}
+                for kind, sql in rows.items()}
+        return keys, make_plan(con).writes
+    finally:
+        con.close()
+
+
+def pushed(config: Config, run_id: int) -> dict[str, set[str]]:
+    con = connect(config.warehouse_path(), read_only=True)
+    try:
+        found: dict[str, set[str]] = {}
+        for kind, key in con.execute("SELECT kind, key FROM meta.push_ledger WHERE run_id = ? "
+                                     "AND status <> 'rejected'", [run_id]).fetchall():
+            found.setdefault(str(kind), set()).add(str(key))
+        return found
+    finally:
+        con.close()
+
+
+def test_the_plan_and_the_push_send_exactly_the_same_rows(go1: Go1Sandbox,
+                                                           tmp_path: Path) -> None:
+    emails = learner_emails(go1)
+    with L360Sandbox(learner_emails=emails[1:]) as l360:  # one learner without an account
+        config = load_config(env={**go1.env(), **l360.env(),
+                                  "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+        assert sync(config).failed == 0  # the user list is read: learners are matched
+        live = sorted(e for (_, e), c in l360.courses.items() if not c["archived"])
+        go1.retire(live[0])  # an archive
+        assert sync(config).failed == 0
+        go1.publish(live[0])  # a restore
+        go1.edit_title(live[1], "A new title")  # a change
+        go1.retire(live[2])  # an archive
+        started = [e for e, v in go1.enrollments.items() if v["status"] == "in-progress"]
+        for enrollment_id in started[:5]:  # closed attempts
+            go1.complete_enrollment(enrollment_id)
+        assert run_extract(config, STREAMS).ok
+        run_transform(config)
+
+        keys, writes = planned(config)
+        assert keys["course_upsert"] and keys["course_archive"] and keys["course_restore"]
+        assert keys["attempt"]
+        report = run_push(config)
+        sent = pushed(config, report.run_id)
+        assert sent == {kind: k for kind, k in keys.items() if k}
+        assert writes == sum(len(k) for k in sent.values())
+
+
+def test_a_rejects_error_stays_on_its_own_course_across_20_runs(go1: Go1Sandbox,
+                                                                tmp_path: Path) -> None:
+    published = sorted(lo for lo in go1.library
+                       if go1.learning_objects[lo]["lifecycle"]["state"] == "published"
+                       and go1.learning_objects[lo]["core"]["type"] == "course")[:4]
+    for n, lo_id in enumerate(published):  # no author, no provider: no sources to send
+        doc = go1.learning_objects[lo_id]
+        doc["relevance"] = {k: v for k, v in doc["relevance"].items() if k != "author"}
+        doc["provider"] = {k: v for k, v in doc["provider"].items() if k != "name"}
+        go1.edit_title(lo_id, f"Unsendable course {n}")
+    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
+        config = load_config(env={**go1.env(), **l360.env(),
+                                  "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+        assert run_extract(config, STREAMS).ok
+        run_transform(config)
+        con = connect(config.warehouse_path(), read_only=True)
+        rejects = dict(con.execute("SELECT go1_key, detail FROM marts.rejects "
+                                   "WHERE reason = 'invalid_payload'").fetchall())
+        con.close()
+        assert set(rejects) == set(published)  # the one registry of what is not sent
+        for _ in range(20):
+            report = run_push(config)
+            assert report.pushed is not None
+            assert report.pushed.count("course_upsert").rejected == len(published)
+            con = connect(config.warehouse_path(), read_only=True)
+            errors = dict(con.execute(
+                "SELECT key, error FROM meta.push_ledger WHERE run_id = ? AND status = "
+                "'rejected'", [report.run_id]).fetchall())
+            con.close()
+            for n, lo_id in enumerate(published):
+                assert f'"Unsendable course {n}"' in errors[lo_id] == rejects[lo_id]
+        assert not {e for _, e in l360.courses} & set(published)
