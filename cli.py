@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -237,12 +235,12 @@ def schedule_command(ctx: click.Context, count: int) -> None:
     import shlex
     from pathlib import Path
 
-    from schedule import crontab_lines, next_firings, systemd_units
+    from schedule import crontab_lines, jobs, next_firings, systemd_units
 
     config = _scheduled(_config(ctx))
-    jobs = config.jobs()
+    scheduled = jobs(config)
     click.secho("next firings", bold=True)
-    for firing in next_firings(jobs, datetime.now(UTC), count):
+    for firing in next_firings(scheduled, datetime.now(UTC), count):
         click.echo(f"  {firing.job:<8} {firing.at_paris:%Y-%m-%d %H:%M %Z} "
                    f"({firing.at_utc:%Y-%m-%d %H:%M} UTC)")
     workdir = str(Path(__file__).resolve().parent)
@@ -257,9 +255,9 @@ def schedule_command(ctx: click.Context, count: int) -> None:
                 f"{config_arg} run --only {job} --wait-for-lock {SCHEDULED_LOCK_WAIT}")
 
     click.secho("\ncrontab (crontab -e)", bold=True)
-    click.echo(crontab_lines(jobs, command_for).rstrip())
+    click.echo(crontab_lines(scheduled, command_for).rstrip())
     click.secho("\nsystemd (one service and one timer per job)", bold=True)
-    click.echo(systemd_units(jobs, command_for, workdir).rstrip())
+    click.echo(systemd_units(scheduled, command_for, workdir).rstrip())
 
 
 @main.command()
@@ -272,7 +270,7 @@ def serve(ctx: click.Context) -> None:
     run is logged and the schedule goes on.
     """
     from commands.run import run_pipeline
-    from schedule import Scheduler
+    from schedule import Scheduler, jobs
 
     config = _scheduled(_config(ctx))
     config.go1()
@@ -284,7 +282,7 @@ def serve(ctx: click.Context) -> None:
         return 0 if report.ok else 1
 
     click.echo("serving the schedule; Ctrl-C or SIGTERM stops it", err=True)
-    Scheduler(config.jobs(), run_job, log=lambda line: click.echo(line, err=True)).run_forever()
+    Scheduler(jobs(config), run_job, log=lambda line: click.echo(line, err=True)).run_forever()
 
 
 @main.command()
@@ -482,15 +480,6 @@ DEMO_QUERIES = (
 )
 
 
-def listen(api: Any, host: str, port: int, option: str) -> None:
-    """Serve a stand-in on ``host:port``; a port in use is one line naming it and the option."""
-    try:
-        api.serve(host=host, port=port)
-    except OSError as exc:
-        raise Go1SyncError(f"cannot listen on {host}:{port} ({option}): "
-                           f"{exc.strerror or exc}") from None
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option("--go1-port", default=8701, show_default=True, type=int,
@@ -511,42 +500,19 @@ def sandbox(host: str, go1_port: int, l360_port: int, seed: int, learning_object
     then run `python cli.py extract`, `transform`, `plan`, `push`. The 360Learning sandbox
     knows the Go1 sandbox's learners by email, as the integration requires.
     """
-    from sandbox.go1 import Go1Sandbox, Go1Seed
-    from sandbox.l360 import L360Sandbox
-    from sandbox.learners import learner_emails
+    from commands.sandbox import serve_sandboxes, wait_until_stopped
+    from sandbox.go1 import Go1Seed
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        _fail("the sandbox serves loopback only (--host 127.0.0.1)", EXIT_USAGE)
-    began = time.monotonic()
     seed_spec = Go1Seed(seed=seed, learning_objects=learning_objects, users=users,
                         enrollments=enrollments)
-    go1 = Go1Sandbox(seed_spec)
-    go1.faults.latency_ms = latency_ms
-    listen(go1, host, go1_port, "--go1-port")
-    l360 = L360Sandbox(learner_emails=learner_emails(go1))
-    try:
-        listen(l360, host, l360_port, "--l360-port")
-    except Go1SyncError:
-        go1.stop()
-        raise
-    click.echo(f"# Go1 sandbox on {go1.url} ({learning_objects} learning objects, {users} users,"
-               f" {enrollments} enrollments), 360Learning sandbox on {l360.url}; ready in "
-               f"{time.monotonic() - began:.1f}s")
-    for name, value in {**go1.env(), **l360.env()}.items():
+    served = serve_sandboxes(host, go1_port, l360_port, seed_spec, latency_ms)
+    click.echo(f"# Go1 sandbox on {served.go1.url} ({learning_objects} learning objects, "
+               f"{users} users, {enrollments} enrollments), 360Learning sandbox on "
+               f"{served.l360.url}; ready in {served.seconds:.1f}s")
+    for name, value in served.env().items():
         click.echo(f"export {name}={value}")
     click.echo("# Ctrl-C (or SIGTERM) stops them.", err=True)
-
-    def stop(signum: int, frame: object) -> None:
-        go1.stop()  # wait() below returns once the server has stopped
-
-    signal.signal(signal.SIGTERM, stop)  # a service manager or a script stops it this way
-    try:
-        go1.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        go1.stop()
-        l360.stop()
+    wait_until_stopped(served)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,12 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from settings import Config
+
 PARIS = ZoneInfo("Europe/Paris")
 PARIS_NAME = "Europe/Paris"
 
 _JOB_NAME = re.compile(r"[a-z][a-z0-9_-]*")
-_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 
 
 class ScheduleError(ValueError):
@@ -71,31 +72,15 @@ class Job:
         object.__setattr__(self, "times", tuple(sorted(set(self.times))))
 
 
-DEFAULT_JOBS: tuple[Job, ...] = (
-    Job("catalog", (time(7, 40),)),
-    Job("stats", (time(8, 0), time(13, 0), time(20, 0))),
-)
+def jobs(config: Config) -> tuple[Job, ...]:
+    """The scheduled jobs at their configured Paris times (GO1SYNC_CATALOG_TIMES and
+    GO1SYNC_STATS_TIMES; the settings own the description's defaults)."""
+    return (Job("catalog", config.get("schedule.catalog_times")),
+            Job("stats", config.get("schedule.stats_times")))
 
 
-def parse_times(text: str) -> tuple[time, ...]:
-    """``"07:40"`` or ``"08:00,13:00,20:00"`` (24-hour Paris wall clock) -> sorted times.
-
-    Anything else (``"7h40"``, ``"25:00"``, an empty item, a repeated time) raises
-    :class:`ScheduleError`, so a typo in the configuration stops at once instead of never firing.
-    """
-    hint = "expected HH:MM on a 24-hour clock, separated by commas, e.g. 07:40 or 08:00,13:00"
-    items = [item.strip() for item in str(text).split(",")]
-    times: list[time] = []
-    for item in items:
-        match = _TIME.fullmatch(item)
-        if not match or int(match[1]) > 23 or int(match[2]) > 59:
-            shown = f"{item!r} in {text!r}" if len(items) > 1 else repr(item)
-            raise ScheduleError(f"invalid time {shown}: {hint}")
-        wall = time(int(match[1]), int(match[2]))
-        if wall in times:
-            raise ScheduleError(f"time {wall:%H:%M} is given twice in {text!r}")
-        times.append(wall)
-    return tuple(sorted(times))
+#: The description's schedule: the settings' defaults.
+DEFAULT_JOBS: tuple[Job, ...] = jobs(Config({}, {}, None))
 
 
 @dataclass(frozen=True)

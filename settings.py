@@ -14,12 +14,12 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from go1sync.errors import UsageError
-from schedule import Job, parse_times
 
 CONFIG_ENV = "GO1SYNC_CONFIG"
 PROFILE_ENV = "GO1SYNC_PROFILE"
@@ -74,6 +74,30 @@ def parse_url(value: str) -> str:
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValueError("plain http:// is accepted for loopback hosts only; use https://")
     return value.strip().rstrip("/")
+
+
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+
+
+def parse_times(text: str) -> tuple[time, ...]:
+    """``"07:40"`` or ``"08:00,13:00,20:00"`` (24-hour Paris wall clock) -> sorted times.
+
+    Anything else (``"7h40"``, ``"25:00"``, an empty item, a repeated time) is refused, so a
+    typo in the configuration stops at once instead of never firing.
+    """
+    hint = "expected HH:MM on a 24-hour clock, separated by commas, e.g. 07:40 or 08:00,13:00"
+    items = [item.strip() for item in str(text).split(",")]
+    times: list[time] = []
+    for item in items:
+        match = _TIME.fullmatch(item)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            shown = f"{item!r} in {text!r}" if len(items) > 1 else repr(item)
+            raise ValueError(f"invalid time {shown}: {hint}")
+        wall = time(int(match[1]), int(match[2]))
+        if wall in times:
+            raise ValueError(f"time {wall:%H:%M} is given twice in {text!r}")
+        times.append(wall)
+    return tuple(sorted(times))
 
 
 def parse_positive_int(value: str) -> int:
@@ -203,9 +227,9 @@ class Go1Settings:
     api_url: str
     client_id: str
     client_secret: Secret
-    enrollments_path: str | None = None  # GO1_ENROLLMENTS_PATH; None: found on the gateway
-    max_in_flight: int = 4
-    enrollment_overlap_minutes: int = 60
+    enrollments_path: str | None  # GO1_ENROLLMENTS_PATH; None: found on the gateway
+    max_in_flight: int
+    enrollment_overlap_minutes: int
 
 
 @dataclass(frozen=True)
@@ -217,7 +241,7 @@ class L360Settings:
     client_secret: Secret
     group_ids: tuple[str, ...]
     admin_email: str
-    platform_name: str = "Go1"
+    platform_name: str
 
 
 class Config:
@@ -281,11 +305,6 @@ class Config:
             admin_email=self.get("l360.admin_email"),
             platform_name=self.get("l360.platform_name"),
         )
-
-    def jobs(self) -> tuple[Job, ...]:
-        """The scheduled jobs, at their configured Europe/Paris times."""
-        return (Job("catalog", self.get("schedule.catalog_times")),
-                Job("stats", self.get("schedule.stats_times")))
 
     def warehouse_path(self) -> Path:
         return Path(self.get("warehouse.path"))

@@ -56,22 +56,45 @@ class Credentials(Protocol):
 
 
 @dataclass(frozen=True)
-class SettingNames:
-    """The settings a message tells the user to check."""
-
-    client_id: str
-    client_secret: str
-    token_url: str
-    api_url: str
-
-
-@dataclass(frozen=True)
 class ErrorFamily:
     """The API's own error classes, so a caller catches the API it called."""
 
     base: type[ApiError]
     credentials: type[CredentialsRefused]
     scope: type[ScopeMissing]
+
+
+@dataclass(frozen=True)
+class ApiProfile:
+    """What tells one API from the other in the shared machinery: its name in messages, its
+    version header, the prefix of its settings (``GO1`` names ``GO1_CLIENT_ID``…), the
+    setting of its token URL, its error family, the token lifetime to assume when an answer
+    gives none, and what to check when a freshly issued token is refused."""
+
+    name: str
+    version_header: tuple[str, str]
+    prefix: str
+    token_url_setting: str
+    errors: ErrorFamily
+    default_token_lifetime: float
+    retoken_hint: str
+
+    @property
+    def client_id(self) -> str:
+        return f"{self.prefix}_CLIENT_ID"
+
+    @property
+    def client_secret(self) -> str:
+        return f"{self.prefix}_CLIENT_SECRET"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.prefix}_API_URL"
+
+    @property
+    def network_hint(self) -> str:
+        urls = dict.fromkeys((self.token_url_setting, self.api_url))
+        return f"check {' and '.join(urls)}, and the network"
 
 
 @dataclass(frozen=True)
@@ -101,13 +124,7 @@ Uncertain = Callable[[str, int | None, bytes, datetime], ApiError]
 class ApiClient:
     """The shared machinery; a subclass sets the class attributes and the hooks below."""
 
-    name: ClassVar[str]  # in messages: "Go1", "360Learning"
-    version_header: ClassVar[tuple[str, str]]
-    names: ClassVar[SettingNames]
-    errors: ClassVar[ErrorFamily]
-    default_token_lifetime: ClassVar[float]
-    network_hint: ClassVar[str]  # what to check when the network fails
-    retoken_hint: ClassVar[str]  # what to check when a fresh token is refused
+    profile: ClassVar[ApiProfile]
     log: ClassVar[logging.Logger]
 
     def __init__(self, settings: Credentials, *, timeout: tuple[float, float],
@@ -142,9 +159,9 @@ class ApiClient:
         """The error when a freshly issued token is refused too (a subclass may recognise a
         missing scope in the body)."""
         return self.error(
-            self.errors.credentials,
-            f"{self.name} refused a freshly issued token for {method} {path} (HTTP 401"
-            f"{self.error_detail(body)}): {self.retoken_hint}", 401, body)
+            self.profile.errors.credentials,
+            f"{self.profile.name} refused a freshly issued token for {method} {path} (HTTP 401"
+            f"{self.error_detail(body)}): {self.profile.retoken_hint}", 401, body)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -172,7 +189,7 @@ class ApiClient:
     # -- the shared machinery -----------------------------------------------------------------
 
     def headers(self, token: str | None) -> dict[str, str]:
-        name, value = self.version_header
+        name, value = self.profile.version_header
         headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
                    name: value, "User-Agent": USER_AGENT}
         if token is not None:
@@ -192,7 +209,8 @@ class ApiClient:
         if answer.status != 401:
             return answer
         path = urlsplit(url).path
-        self.log.info("%s answered 401 to %s %s: fetching a new token", self.name, method, path)
+        self.log.info("%s answered 401 to %s %s: fetching a new token", self.profile.name,
+                      method, path)
         self._tokens.drop(generation)
         attempts.extra = 1
         answer, _ = self._authorized(attempts, method, url, body, content_type, uncertain)
@@ -238,8 +256,8 @@ class ApiClient:
                 if uncertain is not None and _may_have_been_sent(exc):
                     raise uncertain(cause, None, b"", sent_at) from None
                 if not is_retryable_exception(exc):
-                    raise self.error(self.errors.base, f"{attempts.label} failed: {cause} "
-                                     f"({self.network_hint})") from None
+                    raise self.error(self.profile.errors.base, f"{attempts.label} failed: {cause} "
+                                     f"({self.profile.network_hint})") from None
             else:
                 status, body = answer.status, answer.body
                 if api_call:
@@ -253,8 +271,9 @@ class ApiClient:
             try:
                 delay = attempts.next_delay(cause, retry_after, status=status)
             except RetriesSpent as spent:
-                raise self.error(self.errors.base, f"{spent} ({self.name} kept failing: run "
-                                 "again later)", status, body if api_call else b"") from None
+                raise self.error(self.profile.errors.base,
+                                 f"{spent} ({self.profile.name} kept failing: run again later)",
+                                 status, body if api_call else b"") from None
             self._stats.add(retries=1)
             self.log.warning("%s: %s; attempt %d, trying again in %.1fs",
                              attempts.label, self.scrub(cause), attempts.count, delay)
@@ -262,7 +281,7 @@ class ApiClient:
 
     def _fetch_token(self) -> tuple[str, float]:
         request = self.token_request()
-        label = f"{self.name} token request POST {urlsplit(request.url).path or '/'}"
+        label = f"{self.profile.name} token request POST {urlsplit(request.url).path or '/'}"
         headers = {**self.headers(None), "Content-Type": request.content_type}
         send = functools.partial(self._transport.send, "POST", request.url, headers=headers,
                                  body=request.body, timeout=self._timeout)
@@ -272,22 +291,24 @@ class ApiClient:
         if status in (400, 401):
             code, message = self.error_fields(body)
             detail = clip(" ".join(p for p in (code, message) if p)) or f"HTTP {status}"
-            raise self.error(self.errors.credentials,
-                             f"{self.name} refused the client credentials (check "
-                             f"{self.names.client_id} and {self.names.client_secret}): {detail}",
+            profile = self.profile
+            raise self.error(profile.errors.credentials,
+                             f"{profile.name} refused the client credentials (check "
+                             f"{profile.client_id} and {profile.client_secret}): {detail}",
                              status, body)
         if not 200 <= status < 300:
-            raise self.error(self.errors.base, f"{label} answered HTTP {status}"
+            raise self.error(self.profile.errors.base, f"{label} answered HTTP {status}"
                              f"{self.error_detail(body, full=False)}: check "
-                             f"{self.names.token_url}", status, body)
+                             f"{self.profile.token_url_setting}", status, body)
         data = json_object(body)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
-            raise self.errors.base(f"{label} gave no access_token: check {self.names.token_url}",
-                                   status=status)
-        lifetime = token_lifetime(data.get("expires_in"), self.default_token_lifetime)
+            raise self.profile.errors.base(
+                f"{label} gave no access_token: check {self.profile.token_url_setting}",
+                status=status)
+        lifetime = token_lifetime(data.get("expires_in"), self.profile.default_token_lifetime)
         self._stats.add(token_fetches=1)
-        self.log.info("fetched a %s access token, valid %ds", self.name, int(lifetime))
+        self.log.info("fetched a %s access token, valid %ds", self.profile.name, int(lifetime))
         return token, lifetime
 
     def json_body(self, method: str, path: str, status: int, body: bytes) -> tuple[str, Any]:
@@ -297,16 +318,18 @@ class ApiClient:
             text = body.decode("utf-8")
             return text, json.loads(text)
         except ValueError:  # UnicodeDecodeError is one
+            profile = self.profile
             raise self.error(
-                self.errors.base, f"{self.name} answered {method} {path} with a body that is not "
-                f"JSON (body: {clip(body.decode('utf-8', 'replace'))}): check "
-                f"{self.names.api_url}", status) from None
+                profile.errors.base, f"{profile.name} answered {method} {path} with a body that "
+                f"is not JSON (body: {clip(body.decode('utf-8', 'replace'))}): check "
+                f"{profile.api_url}", status) from None
 
     def redirected(self, method: str, path: str, answer: Answer) -> ApiError:
         """Redirects are not followed: the bearer token goes to the configured URL only."""
         target = clip(answer.headers.get("Location") or "nowhere")
-        return self.error(self.errors.base, f"{self.name} redirected {method} {path} (HTTP "
-                          f"{answer.status} to {target}): check {self.names.api_url}",
+        profile = self.profile
+        return self.error(profile.errors.base, f"{profile.name} redirected {method} {path} "
+                          f"(HTTP {answer.status} to {target}): check {profile.api_url}",
                           answer.status)
 
     def scrub(self, text: str) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import duckdb
-
 from go1sync.errors import UsageError
 from settings import Config
 from warehouse.connection import connect
@@ -28,7 +26,9 @@ def list_models(config: Config) -> list[ModelInfo]:
     """Every model, compared with the warehouse's last transform when there is one."""
     project = project_for(config)
     path = config.warehouse_path()
-    con = connect(path, read_only=True) if path.exists() else duckdb.connect()
+    if not path.exists():
+        return describe(None, project)
+    con = connect(path, read_only=True)
     try:
         return describe(con, project)
     finally:

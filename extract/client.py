@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from apiclient.client import ApiClient, ErrorFamily, SettingNames, TokenRequest
+from apiclient.client import ApiClient, ApiProfile, ErrorFamily, TokenRequest
 from apiclient.endpoints import scope_of
 from apiclient.errors import ApiError
 from apiclient.retry import Attempts, RetryPolicy
@@ -68,13 +68,9 @@ def error_fields(body: bytes) -> tuple[str | None, str | None]:
 class Go1Client(ApiClient):
     """Blocking ``get`` for any thread, ``submit`` for up to ``max_in_flight`` at once."""
 
-    name = "Go1"
-    version_header = ("Api-Version", API_VERSION)
-    names = SettingNames("GO1_CLIENT_ID", "GO1_CLIENT_SECRET", "GO1_AUTH_URL", "GO1_API_URL")
-    errors = ErrorFamily(ExtractError, AuthError, ScopeError)
-    default_token_lifetime = DEFAULT_TOKEN_LIFETIME
-    network_hint = "check the Go1 URLs and the network"
-    retoken_hint = "check that the GO1_CLIENT_ID integration may read this portal"
+    profile = ApiProfile("Go1", ("Api-Version", API_VERSION), "GO1", "GO1_AUTH_URL",
+                         ErrorFamily(ExtractError, AuthError, ScopeError), DEFAULT_TOKEN_LIFETIME,
+                         "check that the GO1_CLIENT_ID integration may read this portal")
     log = logging.getLogger("go1sync.extract")
 
     def __init__(self, settings: Go1Settings, *, timeout: tuple[float, float] = (5.0, 60.0),

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from apiclient.client import ApiClient, ClientStats, ErrorFamily, SettingNames, TokenRequest
+from apiclient.client import ApiClient, ApiProfile, ClientStats, ErrorFamily, TokenRequest
 from apiclient.endpoints import scope_of
 from apiclient.paging import next_link, origin
 from apiclient.retry import Attempts, RetryPolicy
@@ -112,13 +112,9 @@ def error_fields(body: bytes) -> tuple[str | None, str | None]:
 class L360Client(ApiClient):
     """Blocking calls, safe from several threads; reads and writes kept under the rate limits."""
 
-    name = "360Learning"
-    version_header = ("360-api-version", API_VERSION)
-    names = SettingNames("L360_CLIENT_ID", "L360_CLIENT_SECRET", "L360_API_URL", "L360_API_URL")
-    errors = ErrorFamily(LoadError, AuthError, ScopeError)
-    default_token_lifetime = DEFAULT_TOKEN_LIFETIME
-    network_hint = "check L360_API_URL and the network"
-    retoken_hint = "check that the L360_CLIENT_ID API client is active"
+    profile = ApiProfile("360Learning", ("360-api-version", API_VERSION), "L360", "L360_API_URL",
+                         ErrorFamily(LoadError, AuthError, ScopeError), DEFAULT_TOKEN_LIFETIME,
+                         "check that the L360_CLIENT_ID API client is active")
     log = logging.getLogger("go1sync.load")
     _stats: L360Stats
 

@@ -22,9 +22,9 @@ from schedule import (
     Scheduler,
     crontab_lines,
     next_firings,
-    parse_times,
     systemd_units,
 )
+from settings import parse_times
 
 CET = timezone(timedelta(hours=1))
 CEST = timezone(timedelta(hours=2))
@@ -155,7 +155,7 @@ def test_parse_times_accepts(text: str, expected: tuple[time, ...]) -> None:
     "8", "08:00;13:00", "08:00,08:00", "٠٨:٠٠", "-1:00", "07:40 PM",
 ])
 def test_parse_times_refuses_with_one_line(text: str) -> None:
-    with pytest.raises(ScheduleError) as caught:
+    with pytest.raises(ValueError) as caught:
         parse_times(text)
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, ValueError)

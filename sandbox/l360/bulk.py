@@ -82,12 +82,6 @@ class BulkRunner:
             return list(self._submitted)
 
     # the worker -------------------------------------------------------------------------
-    def resume(self) -> None:
-        """Restart the worker after :meth:`stop` if operations are still unfinished."""
-        with self._cond:
-            if self._due:
-                self._start()
-
     def _start(self) -> None:
         self._stopping = False  # a worker asked to stop but still waiting for the lock goes on
         if self._thread is None or not self._thread.is_alive():

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from extract import AuthError, ExtractError, Go1Client, RetryPolicy, ScrollExpired
-from settings import Go1Settings, Secret
+from settings import load_config
 from tests.stub_server import Action, FakeClock, ScriptedStub, Seen, json_answer
 
 TOKEN_PATH = "/oauth/token"
@@ -81,9 +81,10 @@ def make_client(stub: StubGo1, sleeps: list[float]) -> Iterator[MakeClient]:
 
     def make(*, secret: str = CLIENT_SECRET, max_in_flight: int = 4,
              **kwargs: Any) -> Go1Client:
-        settings = Go1Settings(auth_url=stub.url + TOKEN_PATH, api_url=stub.url,
-                               client_id=CLIENT_ID, client_secret=Secret(secret),
-                               max_in_flight=max_in_flight)
+        settings = load_config(env={
+            "GO1_AUTH_URL": stub.url + TOKEN_PATH, "GO1_API_URL": stub.url,
+            "GO1_CLIENT_ID": CLIENT_ID, "GO1_CLIENT_SECRET": secret,
+            "GO1SYNC_MAX_IN_FLIGHT": str(max_in_flight)}).go1()
         kwargs.setdefault("sleep", sleeps.append)
         kwargs.setdefault("timeout", (2.0, 5.0))
         client = Go1Client(settings, **kwargs)

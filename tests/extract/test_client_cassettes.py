@@ -18,7 +18,7 @@ import yaml
 
 from extract import Go1Client
 from extract.endpoints import ENROLLMENTS_PATH
-from settings import Go1Settings, Secret, load_config
+from settings import Go1Settings, load_config
 from tests.cassette_tools import filter_token, strings
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
@@ -44,8 +44,9 @@ def _sandbox_secret() -> str:
 @pytest.fixture
 def go1_settings(record_mode: str) -> Iterator[Go1Settings]:
     if record_mode == "none":
-        yield Go1Settings(auth_url=REPLAY_URL + AUTH_PATH, api_url=REPLAY_URL,
-                          client_id="replay-client", client_secret=Secret("replay-secret"))
+        yield load_config(env={"GO1_AUTH_URL": REPLAY_URL + AUTH_PATH, "GO1_API_URL": REPLAY_URL,
+                               "GO1_CLIENT_ID": "replay-client",
+                               "GO1_CLIENT_SECRET": "replay-secret"}).go1()
         return
     from sandbox.go1 import Go1Sandbox, Go1Seed
 

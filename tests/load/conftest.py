@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from load import BulkRunner, L360Client
-from settings import L360Settings, Secret
+from settings import L360Settings, load_config
 from tests.cassette_tools import vcr_settings
 from tests.stub_server import Action, FakeClock, ScriptedStub, Seen, json_answer
 
@@ -208,8 +208,10 @@ def clock() -> FakeClock:
 
 
 def l360_settings(url: str, secret: str = CLIENT_SECRET) -> L360Settings:
-    return L360Settings(api_url=url, client_id=CLIENT_ID, client_secret=Secret(secret),
-                        group_ids=("5f0c0ffee0000000000000aa",), admin_email="admin@example.com")
+    return load_config(env={"L360_API_URL": url, "L360_CLIENT_ID": CLIENT_ID,
+                            "L360_CLIENT_SECRET": secret,
+                            "L360_GROUP_IDS": "5f0c0ffee0000000000000aa",
+                            "L360_ADMIN_EMAIL": "admin@example.com"}).l360()
 
 
 MakeClient = Callable[..., L360Client]

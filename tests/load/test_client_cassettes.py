@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from load import BulkRunner, L360Client
-from settings import L360Settings, Secret, load_config
+from settings import L360Settings, load_config
 from tests.cassette_tools import filter_token, strings
 from tests.load.conftest import CASSETTES, drop_client_secret
 
@@ -50,10 +50,11 @@ def _sandbox_secret() -> str:
 def l360(record_mode: str) -> Iterator[tuple[L360Settings, Any, Callable[[float], None]]]:
     """Settings, the sandbox (None in replay), and the sleep polls use."""
     if record_mode == "none":
-        yield (L360Settings(api_url=REPLAY_URL, client_id="replay-client",
-                            client_secret=Secret("replay-secret"),
-                            group_ids=("000000000000000000000000",),
-                            admin_email="admin@acme-corp.com"), None, lambda _: None)
+        yield (load_config(env={"L360_API_URL": REPLAY_URL, "L360_CLIENT_ID": "replay-client",
+                                "L360_CLIENT_SECRET": "replay-secret",
+                                "L360_GROUP_IDS": "000000000000000000000000",
+                                "L360_ADMIN_EMAIL": "admin@acme-corp.com"}).l360(),
+               None, lambda _: None)
         return
     from sandbox.l360 import L360Sandbox
 

@@ -34,10 +34,11 @@ def last_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {str(model): str(fingerprint) for model, fingerprint in rows}
 
 
-def describe(con: duckdb.DuckDBPyConnection, project: Project) -> list[ModelInfo]:
+def describe(con: duckdb.DuckDBPyConnection | None, project: Project) -> list[ModelInfo]:
     """Every model with its versions and whether its data version differs from the last run
-    that built it (a docs or audits edit alone does not count)."""
-    previous = last_fingerprints(con)
+    that built it (a docs or audits edit alone does not count); ``con`` None: no warehouse
+    yet, so nothing ran."""
+    previous = last_fingerprints(con) if con is not None else {}
     return [
         ModelInfo(m.name, m.kind, m.fingerprint, m.metadata_fingerprint,
                   None if m.name not in previous else previous[m.name] != m.fingerprint)
