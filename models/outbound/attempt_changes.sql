@@ -4,10 +4,6 @@
 {{ column("held_reason", "Why an attempt that would be sent waits: course_not_in_360 (statistics of a course 360Learning does not know would fail), no_360_account (the user list has no user with the learner's email: sent once one appears, never before); NULL otherwise.") }}
 {{ column('send', 'Is sent now: new, progress or close, and not held.') }}
 {{ column('planned', 'Will be sent by the next push: sent now, or held only for a course that push upserts first (outbound.course_changes.upsert). What plan counts.') }}
-{{ audit('unique', columns=['key']) }}
-{{ audit('not_null', columns=['key', 'operation', 'send', 'planned']) }}
-{{ audit('accepted_values', column='operation', values=['new', 'progress', 'close', 'unchanged', 'closed_in_360']) }}
-{{ audit('accepted_values', column='held_reason', values=['course_not_in_360', 'no_360_account']) }}
 
 WITH compared AS (
     SELECT

@@ -4,18 +4,14 @@
 {{ column('users_listed', 'Whether a 360Learning user list has been read at all: before the first one, learners are named by mail.') }}
 {{ column("payload", "The statistics record (contract, table of differences): externalCourseId -> courseIdentifier {type: externalId}; the learner as userIdentifier {type: internalId} when known (360Learning's mail matching is undocumented as to case), else {type: mail}; firstActivity/lastActivity -> firstActivityAt/lastActivityAt; completedAt -> lastActivityAt with progress 100 (v2 has no completedAt); time spent 0 ms -> timeSpent 1 (the API's minimum); score omitted when empty; forceNew never sent (the attempt rule alone decides).") }}
 {{ column('payload_hash', 'md5 of the record with the learner by email: a learner found by id later is the same attempt, not a change.') }}
-{{ audit('unique', columns=['key']) }}
-{{ audit('not_null', columns=['key', 'external_course_id', 'user_email', 'first_activity', 'payload', 'payload_hash']) }}
-{% call audit_query('time_spent_at_least_one') %}
-SELECT key, payload ->> '$.timeSpent' AS time_spent FROM {{ this }}
-WHERE CAST(payload ->> '$.timeSpent' AS DOUBLE) < 1
-{% endcall %}
-{% call audit_query('required_fields_present') %}
--- ImportExternalStatisticsDTO's required fields, and progress within 0-100
+{% call audit_query('records_are_valid') %}
+-- what ImportExternalStatisticsDTO requires of every record: its identifiers and dates,
+-- progress within 0-100, timeSpent at least 1 (the API's minimum)
 SELECT key, payload FROM {{ this }}
 WHERE payload ->> '$.courseIdentifier.value' IS NULL OR payload ->> '$.userIdentifier.value' IS NULL
    OR payload ->> '$.firstActivityAt' IS NULL OR payload ->> '$.lastActivityAt' IS NULL
    OR NOT CAST(payload ->> '$.progress' AS DOUBLE) BETWEEN 0 AND 100
+   OR NOT CAST(payload ->> '$.timeSpent' AS DOUBLE) >= 1
 {% endcall %}
 
 WITH listing AS (

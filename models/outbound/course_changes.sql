@@ -6,9 +6,6 @@
 {{ column('send', 'Is written to 360Learning by the next push: upsert, restore or archive.') }}
 {{ column('held_reason', 'Why a course with something to send is not sent: invalid_payload (see payload_error and marts.rejects); NULL otherwise.') }}
 {{ column("course_id", "360Learning's id of the course, once known (meta.pushed_courses.course_id).") }}
-{{ audit('unique', columns=['key']) }}
-{{ audit('not_null', columns=['key', 'operation', 'upsert', 'restore', 'archive', 'send']) }}
-{{ audit('accepted_values', column='operation', values=['add', 'change', 'restore', 'archive', 'unchanged']) }}
 
 WITH compared AS (
     SELECT

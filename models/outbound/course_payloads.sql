@@ -4,20 +4,15 @@
 {{ column('payload_error', 'Why no valid item can be made (360Learning requires a non-empty sources), or NULL: such a course is held, and listed in marts.rejects.') }}
 {{ column("payload", "The upsert item (contract, table of differences): image -> imageUrl and the provider's logo -> sources[].logoUrl, both only as https:// URLs; lang -> defaultLang; authors -> sources (provider as fallback); modifiedAt not sent; lower-case contentType; optional fields left out when empty (the API refuses empty strings and null).") }}
 {{ column('payload_hash', 'md5 of the payload: what the change set compares with the pushed snapshot.') }}
-{{ audit('unique', columns=['key']) }}
-{{ audit('not_null', columns=['key', 'archived', 'payload', 'payload_hash']) }}
-{% call audit_query('required_fields_present') %}
--- ExternalCourseDTO's required fields, on every item that would be sent
+{% call audit_query('items_are_valid') %}
+-- what ExternalCourseDTO requires of every item that would be sent, and https URLs only
 SELECT key, payload FROM {{ this }}
 WHERE payload_error IS NULL
   AND NOT (payload ->> '$.externalId' IS NOT NULL AND payload ->> '$.name' IS NOT NULL
            AND payload ->> '$.launchUrl' IS NOT NULL AND payload ->> '$.defaultLang' IS NOT NULL
            AND json_array_length(json_extract(payload, '$.sources')) > 0
-           AND json_type(json_extract(payload, '$.subjects')) = 'ARRAY')
-{% endcall %}
-{% call audit_query('urls_are_https') %}
-SELECT key, payload ->> '$.imageUrl' AS image_url FROM {{ this }}
-WHERE payload ->> '$.imageUrl' IS NOT NULL AND NOT starts_with(lower(payload ->> '$.imageUrl'), 'https://')
+           AND json_type(json_extract(payload, '$.subjects')) = 'ARRAY'
+           AND coalesce(starts_with(lower(payload ->> '$.imageUrl'), 'https://'), true))
 {% endcall %}
 
 -- URLs go out only as absolute https:// URLs (a Go1 image or logo may be blank, relative or

@@ -1,6 +1,5 @@
 {{ config(description="Shares to add or remove: every course 360Learning confirmed belongs in the catalog and the library of every group the integration shares with (the settings' groups but the first, which hosts it, as the last push recorded them in meta.share_groups), against the shares recorded as done (meta.course_shares). Sharing is idempotent on 360Learning's side, so it needs no ledger: a share that failed is still a difference next time.") }}
 {{ column("operation", "add (share the course with the group's catalog or library) or remove (the group left the settings).") }}
-{{ audit('not_null', columns=['course_id', 'group_id', 'target', 'operation']) }}
 {{ audit('unique', columns=['course_id', 'group_id', 'target']) }}
 
 WITH desired AS (

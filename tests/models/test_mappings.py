@@ -377,3 +377,31 @@ def test_columns_explain_the_rule_they_implement(transform: Transform) -> None:
         "WHERE schema_name = 'marts' AND table_name = 'attempts_360'").fetchall())
     assert "100 progress if the status is completed" in comments["progress"]
     assert comments["completed_at"].startswith("Spec: completedAt")
+
+
+# --- the outbound payloads' audits ------------------------------------------------------------
+
+def test_the_payload_audits_find_records_the_api_would_refuse(transform: Transform) -> None:
+    """The audits of models/outbound are not vacuous: a record 360Learning would refuse (a
+    timeSpent below its minimum, progress past 100, a course without sources or with an http
+    image) is named, with its key."""
+    from warehouse.models.audits import run_audit
+
+    con = transform(Go1Data([learning_object("100"), learning_object("101")],
+                            enrollments=[enrollment("9001"), enrollment("9002", lo_id="101")]))
+    project = load_project(MODELS, variables={"portal_url": PORTAL, "fallback_language": "en"})
+
+    def failing(model: str) -> set[str]:
+        (audit,) = project.models[model].audits
+        return {str(r[0]) for r in con.execute(audit.query.sql("duckdb")).fetchall()} \
+            if run_audit(con, model, audit).failing_rows else set()
+
+    assert failing("attempt_payloads") == set() and failing("course_payloads") == set()
+    con.execute("UPDATE marts.attempts_360 SET time_spent_ms = -5, progress = 150 "
+                "WHERE go1_enrollment_id = '9001'")
+    con.execute("UPDATE marts.content_360 SET image = 'http://img.example.com/x.jpg' "
+                "WHERE external_id = '101'")
+    assert failing("attempt_payloads") == {"9001"}
+    assert failing("course_payloads") == set()  # an http image is left out, not sent
+    con.execute("UPDATE marts.content_360 SET subjects = NULL WHERE external_id = '100'")
+    assert failing("course_payloads") == {"100"}
