@@ -340,10 +340,11 @@ class ApiClient:
         return one_line(text)
 
     def error(self, cls: type[ApiError], message: str, status: int | None = None,
-              body: bytes = b"") -> ApiError:
-        """An error of ``cls`` with the API's code from ``body``, its message scrubbed."""
+              body: bytes = b"", **fields: Any) -> ApiError:
+        """An error of ``cls`` with the API's code from ``body``, its message scrubbed;
+        ``fields`` are the class's own (a :class:`ScopeMissing`'s ``scope``)."""
         code, _ = self.error_fields(body)
-        return cls(self.scrub(message), status=status, code=code)
+        return cls(self.scrub(message), status=status, code=code, **fields)
 
     def check_open(self) -> None:
         if self._closed:

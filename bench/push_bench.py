@@ -61,12 +61,12 @@ def build_marts(warehouse: Path, courses: int, attempts: int) -> None:
                CAST(71000000 + i AS VARCHAR) AS go1_enrollment_id
         FROM range($n) AS r(i)""", {"n": attempts, "courses": courses, "learners": LEARNERS})
     # the outbound models (payloads, change sets) over these marts, as a transform makes them
-    from warehouse.models import load_project, run_project
+    from settings import load_config
+    from warehouse.models import run_project
     from warehouse.runs import start_run
-    from warehouse.transform import MODELS_DIR
+    from warehouse.transform import project_for
 
-    project = load_project(MODELS_DIR, variables={"portal_url": "https://acme.mygo1.com",
-                                                  "fallback_language": "en"})
+    project = project_for(load_config(env={"GO1_PORTAL_URL": "https://acme.mygo1.com"}))
     outbound = [name for name, model in project.models.items() if model.schema == "outbound"]
     run_project(con, project, start_run(con, "bench", {}), outbound, with_upstream=False)
     con.close()

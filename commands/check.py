@@ -17,7 +17,6 @@ from apiclient.errors import ApiError, ScopeMissing
 from extract import probes as go1_probes
 from extract.client import Go1Client
 from load import probes as l360_probes
-from load.bulk import OPERATIONS_PATH
 from load.client import L360Client
 from settings import Config, SettingsError
 
@@ -34,8 +33,8 @@ def _run(name: str, action: Callable[[], str]) -> Check:
     try:
         return Check(name, True, action())
     except ScopeMissing as exc:
-        scope = f" (missing scope {exc.scope})" if exc.scope else ""
-        return Check(name, False, f"invalid_scope{scope}: {exc}")
+        missing = f"missing scope {exc.scope}" if exc.scope else "a scope is missing"
+        return Check(name, False, f"{missing}: {exc}")
     except (ApiError, SettingsError) as exc:
         return Check(name, False, str(exc))
 
@@ -68,11 +67,9 @@ def _l360_checks(config: Config) -> list[Check]:
                            partial(l360_probes.admin, client, l360)))
         checks.append(_run(f"integration {l360.platform_name!r}",
                            partial(l360_probes.integration, client, l360)))
-        for path, name in ((OPERATIONS_PATH, "360Learning scope bulkOperations:read"),
-                           ("/api/v2/courses", "360Learning scope courses:read (reconcile)"),
-                           ("/api/v2/courses/stats",
-                            "360Learning scope courseStats:read (reconcile)")):
-            checks.append(_run(name, partial(l360_probes.readable, client, path)))
+        for path in l360_probes.READABLE:
+            checks.append(_run(l360_probes.readable_name(path),
+                               partial(l360_probes.readable, client, path)))
         checks.append(Check(
             "360Learning write scopes", True,
             f"{', '.join(l360_probes.WRITE_SCOPES)}: not proven here (it would take a write); a "

@@ -103,11 +103,10 @@ class Go1Client(ApiClient):
             return super().refused_fresh_token(method, path, body)
         scope = scope_of(ENDPOINTS, method, path)
         needs = f"the scope {scope}" if scope else "a scope this endpoint requires"
-        code, _ = error_fields(body)
-        return ScopeError(self.scrub(
-            f"Go1 refused {method} {path}: HTTP 401{self.error_detail(body)}, even to a new "
-            f"token: the GO1_CLIENT_ID integration lacks {needs} (grant it in the Go1 portal's "
-            "integration settings)"), status=401, code=code, scope=scope)
+        return self.error(
+            ScopeError, f"Go1 refused {method} {path}: HTTP 401{self.error_detail(body)}, even "
+            f"to a new token: the GO1_CLIENT_ID integration lacks {needs} (grant it in the Go1 "
+            "portal's integration settings)", 401, body, scope=scope)
 
     # -- public -----------------------------------------------------------------------------
 

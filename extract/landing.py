@@ -103,6 +103,12 @@ DELETE FROM {table} WHERE rowid IN (
 
 _COUNT = "SELECT count(*) FROM {table} WHERE _run_id = $run_id"
 
+# The keys of the records one body holds, by the same expression the insert lands them with.
+_KEYS = """
+SELECT list(json_extract_string(h, $key_path))
+FROM (SELECT unnest({records}) AS h FROM (SELECT $body AS body))
+"""
+
 
 def prepare_statements() -> None:
     """Render every landing statement now, before requests are in flight.
@@ -114,6 +120,7 @@ def prepare_statements() -> None:
     for table in (LEARNING_OBJECTS, ENROLLMENTS, USER_ACCOUNTS):
         for records in _RECORDS.values():
             table.sql(_INSERT.replace("{records}", records))
+            table.sql(_KEYS.replace("{records}", records))
         table.sql(_SETTLE)
         table.sql(_COUNT)
 
@@ -132,6 +139,17 @@ def land_bodies(con: duckdb.DuckDBPyConnection, table: RawTable, run_id: int,
          "bodies": list(bodies)},
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def record_keys(con: duckdb.DuckDBPyConnection, table: RawTable, body: str,
+                hits_path: str = HITS) -> list[str | None]:
+    """The key of each record :func:`land_bodies` would land from ``body`` (None for a record
+    without one), read by DuckDB with the same expression, so which records count is decided
+    in one place: the user-account list tells from its hits with an email whether it carries
+    emails at all, and which accounts it saves reading one by one."""
+    row = con.execute(table.sql(_KEYS.replace("{records}", _RECORDS[hits_path])),
+                      {"key_path": table.key_path, "body": body}).fetchone()
+    return list(row[0]) if row and row[0] else []
 
 
 def settle(con: duckdb.DuckDBPyConnection, table: RawTable, run_id: int) -> int:

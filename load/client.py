@@ -268,10 +268,10 @@ class L360Client(ApiClient):
         if status == 403 and code == "invalid_scope":
             scope = _scope(method, path, message)
             needs = f"the scope {scope}" if scope else "the scope this endpoint requires"
-            raise ScopeError(
-                self.scrub(f"360Learning refused {method} {path}: HTTP 403{detail} (give the "
-                           f"L360_CLIENT_ID API client {needs} in 360Learning's API settings)"),
-                status=status, code=code, scope=scope)
+            raise self.error(
+                ScopeError, f"360Learning refused {method} {path}: HTTP 403{detail} (give the "
+                f"L360_CLIENT_ID API client {needs} in 360Learning's API settings)", status, body,
+                scope=scope)
         if status == 403:
             hint = "check the API client's scopes and the ids in the path"
         else:

@@ -8,6 +8,7 @@ receive the courses in their catalog and library.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from load.client import L360Client
 from load.errors import LoadError
@@ -48,13 +49,23 @@ def check_group(client: L360Client, group_id: str) -> None:
         raise
 
 
-def ensure_integration(client: L360Client, settings: L360Settings) -> Integration:
-    host, *others = settings.group_ids
+def find_integration(client: L360Client, settings: L360Settings) -> dict[str, Any] | None:
+    """The integration of this platform name in the host group (the first of
+    ``L360_GROUP_IDS``), as 360Learning lists it, or None when there is none yet."""
     found = client.get("/api/v2/integrations",
                        [("externalPlatform[eq]", settings.platform_name)]).data
     for item in found if isinstance(found, list) else []:
-        if str(item.get("groupId")) == host and item.get("_id"):
-            return Integration(str(item["_id"]), host, item.get("authorId"), tuple(others))
+        if isinstance(item, dict) and str(item.get("groupId")) == settings.group_ids[0] \
+                and item.get("_id"):
+            return item
+    return None
+
+
+def ensure_integration(client: L360Client, settings: L360Settings) -> Integration:
+    host, *others = settings.group_ids
+    found = find_integration(client, settings)
+    if found is not None:
+        return Integration(str(found["_id"]), host, found.get("authorId"), tuple(others))
     check_group(client, host)
     author = admin_user_id(client, settings.admin_email)
     try:

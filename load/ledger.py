@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from load.bulk import BulkOperation, BulkOutcome
+from warehouse.connection import transaction
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,14 @@ def record_pending(con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[P
 
 def record_submitted(con: duckdb.DuckDBPyConnection, run_id: int, kind: str,
                      keys: Sequence[str], operation: BulkOperation) -> None:
-    con.execute("BEGIN TRANSACTION")
-    con.execute("INSERT INTO meta.bulk_operations VALUES (?, ?, ?, ?, 'submitted', ?, NULL)",
-                [operation.id, run_id, kind, len(keys), operation.submitted_at])
-    con.execute(
-        "UPDATE meta.push_ledger SET status = 'submitted', bulk_operation_id = $op, "
-        "updated_at = now() "
-        "WHERE run_id = $run_id AND kind = $kind AND key IN (SELECT unnest($keys))",
-        {"op": operation.id, "run_id": run_id, "kind": kind, "keys": list(keys)})
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("INSERT INTO meta.bulk_operations VALUES (?, ?, ?, ?, 'submitted', ?, NULL)",
+                    [operation.id, run_id, kind, len(keys), operation.submitted_at])
+        con.execute(
+            "UPDATE meta.push_ledger SET status = 'submitted', bulk_operation_id = $op, "
+            "updated_at = now() "
+            "WHERE run_id = $run_id AND kind = $kind AND key IN (SELECT unnest($keys))",
+            {"op": operation.id, "run_id": run_id, "kind": kind, "keys": list(keys)})
 
 
 def _result_key(kind: str, item: dict[str, Any]) -> str | None:
@@ -105,8 +105,7 @@ def apply_outcome(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> tuple
               if k not in succeeded]
     resources = [(k, results[k][1]) for k in ok_keys]
 
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "UPDATE meta.push_ledger SET status = 'success', error = NULL, updated_at = now() "
             "WHERE bulk_operation_id = $op AND key IN (SELECT unnest($keys))",
@@ -121,10 +120,6 @@ def apply_outcome(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> tuple
         _promote(con, op_id, resources)
         con.execute("UPDATE meta.bulk_operations SET status = ?, settled_at = now() "
                     "WHERE operation_id = ?", [outcome.status, op_id])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(ok_keys), len(failed)
 
 
@@ -132,18 +127,13 @@ def record_call(con: duckdb.DuckDBPyConnection, run_id: int, kind: str, key: str
                 error: str | None) -> None:
     """The outcome of one row sent by a plain call (not a bulk operation), in ONE transaction
     with its promotion: a restored course is live in the snapshot again."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("UPDATE meta.push_ledger SET status = ?, error = ?, updated_at = now() "
                     "WHERE run_id = ? AND kind = ? AND key = ?",
                     ["error" if error else "success", error, run_id, kind, key])
         if error is None and kind == "course_restore":
             con.execute("UPDATE meta.pushed_courses SET archived = false, run_id = ?, "
                         "confirmed_at = now() WHERE external_id = ?", [run_id, key])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _promote(con: duckdb.DuckDBPyConnection, op_id: str,

@@ -18,6 +18,7 @@ import duckdb
 from sqlglot import exp
 
 from load.client import L360Client
+from warehouse.connection import transaction
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,7 @@ def land_users(con: duckdb.DuckDBPyConnection, client: L360Client, run_id: int) 
 
     In one transaction: a listing cut short by a failure leaves the previous one in place.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         landed = land_list(con, client, run_id, datetime.now(UTC), USERS)
         con.execute("DELETE FROM raw.l360_users WHERE _run_id < ?", [run_id])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return landed

@@ -6,7 +6,7 @@ from __future__ import annotations
 from load.bulk import OPERATIONS_PATH
 from load.client import L360Client
 from load.endpoints import ENDPOINTS
-from load.integration import admin_user_id, check_group
+from load.integration import admin_user_id, check_group, find_integration
 from settings import L360Settings
 
 _READ_SCOPES = {e.scope for e in ENDPOINTS if e.method == "GET"}
@@ -36,12 +36,18 @@ def admin(client: L360Client, settings: L360Settings) -> str:
 
 
 def integration(client: L360Client, settings: L360Settings) -> str:
-    found = client.get("/api/v2/integrations",
-                       [("externalPlatform[eq]", settings.platform_name)]).data
-    for item in found if isinstance(found, list) else []:
-        if str(item.get("groupId")) == settings.group_ids[0]:
-            return f"exists (id {item.get('_id')})"
-    return "not set up yet: the first push creates it"
+    found = find_integration(client, settings)
+    if found is None:
+        return "not set up yet: the first push creates it"
+    return f"exists (id {found['_id']})"
+
+
+def readable_name(path: str) -> str:
+    """The check's name for a READABLE path: the scope its endpoint needs (load/endpoints.py),
+    and whether only reconcile makes the call."""
+    endpoint = next(e for e in ENDPOINTS if e.matches("GET", path))
+    reconcile_only = "" if "run" in endpoint.commands else " (reconcile)"
+    return f"360Learning scope {endpoint.scope}{reconcile_only}"
 
 
 def readable(client: L360Client, path: str) -> str:

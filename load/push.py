@@ -45,6 +45,7 @@ from load.ledger import (
 from load.lists import land_users
 from load.restore import restore_courses
 from load.result import ProgressFn, PushResult
+from warehouse.connection import transaction
 
 COURSE_BATCH = BATCH_LIMITS["courses_upsert"]
 ARCHIVE_BATCH = BATCH_LIMITS["courses_archive"]
@@ -243,8 +244,7 @@ def _count_held(con: duckdb.DuckDBPyConnection, result: PushResult, attempts: bo
     """Record the learners whose attempts wait for a 360Learning account, and count them."""
     if not attempts:
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE waiting AS SELECT user_email, count(*) AS attempts "
             "FROM outbound.attempt_changes WHERE held_reason = 'no_360_account' "
@@ -258,10 +258,6 @@ def _count_held(con: duckdb.DuckDBPyConnection, result: PushResult, attempts: bo
             "last_seen_run = excluded.last_seen_run", {"run": run_id})
         row = con.execute("SELECT count(*), coalesce(sum(attempts), 0) FROM waiting").fetchone()
         con.execute("DROP TABLE waiting")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     result.learners_without_account, result.attempts_without_account = (
         (int(row[0]), int(row[1])) if row else (0, 0))
 
@@ -276,16 +272,11 @@ def _check_operations_readable(client: L360Client) -> None:
 def _set_share_groups(con: duckdb.DuckDBPyConnection, groups: Sequence[str],
                       run_id: int) -> None:
     """The groups to share with, as the settings say now (outbound.share_changes reads them)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM meta.share_groups WHERE group_id NOT IN (SELECT unnest($g))",
                     {"g": list(groups)})
         con.execute("INSERT OR IGNORE INTO meta.share_groups SELECT unnest($g), $run, now()",
                     {"g": list(groups), "run": run_id})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _sync_shares(con: duckdb.DuckDBPyConnection, runner: BulkRunner, result: PushResult,

@@ -12,10 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconcile.formatting import grouped, utc
-from reconcile.report import Category, HistoryPoint, Report
-
-#: Runs drawn in the history chart: more would make bars thinner than their labels.
-HISTORY_MAX_RUNS = 30
+from reconcile.report import HISTORY_RUNS, Category, HistoryPoint, Report
 
 #: Colours for categories (CSS classes ``k0``..``k9``), the same in both charts, so a category
 #: can be followed from today's bar to its share in past runs. Blues, teals and mauves only: red,
@@ -174,7 +171,7 @@ def history_chart(
     if len(points) < 2:
         return None
     runs_total = len(points)
-    points = points[-HISTORY_MAX_RUNS:]
+    points = points[-HISTORY_RUNS:]
     width, height, left, right, top, bottom = CHART_WIDTH, 280, 52, 16, 22, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     baseline = top + plot_h

@@ -14,12 +14,9 @@ from typing import Any
 
 import duckdb
 
-from reconcile.report import Category, HistoryPoint, Report
+from reconcile.report import HISTORY_RUNS, Category, HistoryPoint, Report
 
 COLUMNS = ["go1_key", "external_course_id", "user_email", "go1_value", "l360_value", "detail"]
-
-#: Past reconcile runs read for the history chart (the page draws at most this many).
-HISTORY_RUNS = 30
 
 
 def build_report(con: duckdb.DuckDBPyConnection, run_id: int) -> Report:
@@ -39,11 +36,12 @@ def build_report(con: duckdb.DuckDBPyConnection, run_id: int) -> Report:
 
 def history(con: duckdb.DuckDBPyConnection) -> list[HistoryPoint]:
     """The counts of the last successful reconcile runs, oldest first, as their run records
-    stored them (``meta.runs.counts``): the trend needs no table of its own."""
+    stored them (``meta.runs.counts``): the trend needs no table of its own. One fewer than
+    :data:`HISTORY_RUNS`: the run being made is added by the command, once it has counted."""
     points = []
     for run_id, at, counts in con.execute(
             "SELECT run_id, started_at, counts FROM meta.runs WHERE command = 'reconcile' "
-            "AND status = 'success' ORDER BY run_id DESC LIMIT ?", [HISTORY_RUNS]).fetchall():
+            "AND status = 'success' ORDER BY run_id DESC LIMIT ?", [HISTORY_RUNS - 1]).fetchall():
         found: dict[str, Any] = (json.loads(counts) if counts else {}).get("reconcile") or {}
         points.append(HistoryPoint(int(run_id), at,
                                    {k: int(v) for k, v in found.items() if k != "requeued"}))

@@ -20,6 +20,7 @@ from load.client import L360Client
 from load.course_ids import external_course
 from load.errors import LoadError
 from load.lists import COURSE_STATS, COURSES, USERS, insert_rows, land_list
+from warehouse.connection import transaction
 
 
 def pushed_integration(con: duckdb.DuckDBPyConnection) -> str:
@@ -47,8 +48,7 @@ def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id
     """
     result = ReadBack()
     now = datetime.now(UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         pushed = [str(r[0]) for r in con.execute(
             "SELECT external_id FROM meta.pushed_courses ORDER BY 1").fetchall()]
         rows: list[tuple[Any, ...]] = []
@@ -61,8 +61,4 @@ def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id
         for raw in (COURSES, COURSE_STATS, USERS):
             result.counts[raw.table.removeprefix("raw.l360_")] = land_list(
                 con, client, run_id, now, raw)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return result

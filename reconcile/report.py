@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+#: Reconcile runs in a report's trend, the one it is made by included: the history chart draws
+#: no more (more would make bars thinner than their labels), and no more are read.
+HISTORY_RUNS = 30
+
 
 @dataclass
 class Category:

@@ -488,6 +488,7 @@ class TokenIssuer(Protocol):
     """What a sandbox's app offers for its tokens."""
 
     token_ttl_seconds: int
+    scopes: set[str]
 
     def expire_tokens(self) -> None: ...
 
@@ -527,6 +528,18 @@ class ServedApi:
     @token_ttl_seconds.setter
     def token_ttl_seconds(self, value: int) -> None:
         self._app.token_ttl_seconds = value
+
+    @property
+    def scopes(self) -> set[str]:
+        """The OAuth scopes the client's token carries, live: every call checks its own at each
+        request, tokens already issued included, so ``sb.scopes.discard("user.read")`` takes a
+        scope away at once. Each API refuses in its own words (Go1: 401 ``Missing scopes``;
+        360Learning: 403 ``invalid_scope``)."""
+        return self._app.scopes
+
+    @scopes.setter
+    def scopes(self, value: set[str] | frozenset[str]) -> None:
+        self._app.scopes = set(value)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         """Start the HTTP server in a daemon thread (``port=0``: any free port)."""

@@ -10,7 +10,13 @@ from sandbox.go1 import Go1Sandbox
 
 
 def learner_emails(go1: Go1Sandbox) -> list[str]:
-    """The Go1 learners' emails: 360Learning must know the same people by the same email."""
-    found = {((a.get("user") or {}).get("email") or "").strip().lower()
-             for a in go1.user_accounts.values()}
-    return sorted(e for e in found if e)
+    """The Go1 learners' emails, spelt as Go1 spells them (one per address, case aside): the
+    same people by the same email. 360Learning's matching of ``mail`` is undocumented as to
+    case, and the sandbox matches it exactly, so a client that changes the spelling (lowers
+    it, say) and sends it as ``mail`` is caught wherever Go1's spelling has capitals."""
+    found: dict[str, str] = {}
+    for account in sorted(go1.user_accounts.values(), key=lambda a: str(a.get("id"))):
+        email = ((account.get("user") or {}).get("email") or "").strip()
+        if email:
+            found.setdefault(email.lower(), email)
+    return sorted(found.values(), key=str.lower)

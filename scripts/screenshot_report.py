@@ -20,11 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
+from reconcile.compare import COLUMNS  # noqa: E402
 from reconcile.html import render_html  # noqa: E402
 from reconcile.report import Category, HistoryPoint, Report  # noqa: E402
 
 DEFAULT_PNG = Path("reports/reconcile-sample.png")
-COLUMNS = ["go1_key", "external_course_id", "user_email", "go1_value", "l360_value", "detail"]
 NASTY_TITLE = '<script>alert(1)</script> "Safety first" & ampersands'
 
 

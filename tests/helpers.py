@@ -26,6 +26,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
                           timeout=timeout)
 
 
+def readings(config: Config) -> dict[str, str]:
+    """What go1sync found on the live APIs (``meta.api_readings``): reading -> value."""
+    from warehouse import open_warehouse
+
+    con = open_warehouse(config.warehouse_path())
+    try:
+        return dict(con.execute("SELECT reading, value FROM meta.api_readings").fetchall())
+    finally:
+        con.close()
+
+
 def push(config: Config) -> PushResult:
     """``push`` in this process: what it did."""
     from commands.push import run_push
@@ -39,7 +50,8 @@ def sync(config: Config) -> PushResult:
     """What a scheduled run does, in this process: extract every stream, map, push."""
     from commands.extract import run_extract
     from commands.transform import run_transform
+    from extract.streams import STREAMS
 
-    assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
+    assert run_extract(config, list(STREAMS)).ok
     run_transform(config)
     return push(config)

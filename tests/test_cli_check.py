@@ -69,7 +69,7 @@ def test_a_missing_go1_scope_is_named(sync_env: dict[str, str], go1: Go1Sandbox,
     assert result.returncode == 1
     assert failures(result) == [line for line in result.stdout.splitlines()
                                 if line.startswith(f"FAIL {check_name}")]
-    assert f"invalid_scope (missing scope {scope})" in failures(result)[0]
+    assert f": missing scope {scope}: " in failures(result)[0]
     assert "refused a freshly issued token" not in result.stdout
 
 
@@ -90,7 +90,7 @@ def test_a_missing_360learning_scope_is_named(sync_env: dict[str, str], l360: L3
     assert result.returncode == 1
     assert any(f.startswith(f"FAIL {check_name}") for f in failures(result))
     # every check that failed failed for that scope, and says so
-    assert all(f"invalid_scope (missing scope {scope})" in f for f in failures(result))
+    assert all(f": missing scope {scope}: " in f for f in failures(result))
 
 
 def test_check_says_where_enrollments_are_read_and_what_it_cannot_prove(

@@ -81,11 +81,10 @@ def test_run_refuses_bad_options(sync_env: dict[str, str], args: list[str],
     assert message in result.stderr
 
 
-def refuse_learner(go1: Go1Sandbox, l360: L360Sandbox) -> str:
+def refuse_learner(go1: Go1Sandbox, l360: L360Sandbox) -> None:
     """360Learning refuses one learner's statistics (a user deleted after it was listed)."""
     user_id = l360.users[learner_emails(go1)[0]]
     l360.faults_360.item_error(user_id, f"Unknown user: no user with internalId {user_id}.")
-    return user_id
 
 
 def test_run_exits_1_and_says_where_to_look_when_rows_fail(

@@ -158,7 +158,6 @@ def test_parse_times_refuses_with_one_line(text: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_times(text)
     assert "\n" not in str(caught.value)
-    assert isinstance(caught.value, ValueError)
 
 
 def test_job_checks_and_sorts_its_times() -> None:

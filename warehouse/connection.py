@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -52,3 +54,17 @@ def open_warehouse(path: Path | str, *, read_only: bool = False,
     if not read_only:
         apply_migrations(con)
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One DuckDB transaction: committed when the block ends, rolled back on any exception
+    (Ctrl-C included), which goes on up. The push and the read-back write each step this way,
+    so a step cut short leaves what was committed before it and nothing of itself."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -21,11 +21,10 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Any
 
 from extract.client import Page
 from extract.errors import ExtractError
-from extract.landing import HITS_WITH_EMAIL, USER_ACCOUNTS, WHOLE_BODY
+from extract.landing import HITS_WITH_EMAIL, USER_ACCOUNTS, WHOLE_BODY, record_keys
 from extract.streams.context import Lander, StreamContext, StreamStats, hits_of
 from extract.streams.windows import MAX_REACHABLE, PAGE_SIZE
 from warehouse.readings import get_reading, set_reading
@@ -46,13 +45,6 @@ WHERE id IS NOT NULL
        OR e._run_id = $run_id)                                   -- learner active in this run
 ORDER BY id
 """
-
-
-def has_email(hit: Any) -> bool:
-    """Whether a list hit carries the learner's email (the same test the landing SQL makes)."""
-    user = hit.get("user") if isinstance(hit, dict) else None
-    email = user.get("email") if isinstance(user, dict) else None
-    return isinstance(email, str) and email.strip() != ""
 
 
 def _pooled(ctx: StreamContext, requests: Iterable[tuple[str, list[tuple[str, str]]]],
@@ -115,20 +107,23 @@ def _list_all(ctx: StreamContext, stats: StreamStats, unknown: int) -> set[str]:
     landed: set[str] = set()
     lander = Lander(ctx, USER_ACCOUNTS, stats, hits_path=HITS_WITH_EMAIL)
 
+    def emails(page: Page) -> list[str | None]:
+        """The ids of the page's hits that carry an email: the records the list lands."""
+        hits_of(page)  # a page without a hits list is a contract breach, not empty
+        return record_keys(ctx.con, USER_ACCOUNTS, page.text, HITS_WITH_EMAIL)
+
     def on_page(page: Page) -> None:
         stats.requests += 1
-        hits = hits_of(page)
-        with_email = [h for h in hits if has_email(h)]
-        landed.update(str(h["id"]) for h in with_email if h.get("id") is not None)
-        lander.add(page, len(with_email))
+        keys = emails(page)
+        landed.update(k for k in keys if k is not None)
+        lander.add(page, len(keys))
 
     first = ctx.client.get(PATH, [("limit", str(PAGE_SIZE)), ("offset", "0")])
     total = first.data.get("total") if isinstance(first.data, dict) else None
     if not isinstance(total, int):
         raise ExtractError(f"GET {first.url}: the response has no integer 'total'")
-    hits = hits_of(first)
-    if hits:
-        carries = any(has_email(h) for h in hits)
+    if hits_of(first):
+        carries = bool(emails(first))
         set_reading(ctx.con, "go1", api, LIST_READING, str(carries).lower(),
                     "list hits carry user.email" if carries
                     else "list hits are {id, status}: emails come from each account",

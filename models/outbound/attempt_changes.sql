@@ -32,6 +32,10 @@ WITH compared AS (
         ON pc.external_id = c.external_course_id
 ),
 
+sendable AS (  -- the operations that write something
+    SELECT *, operation IN ('new', 'progress', 'close') AS sendable FROM compared
+),
+
 upserted AS (
     SELECT key FROM {{ ref('course_changes') }} WHERE upsert
 )
@@ -40,11 +44,11 @@ SELECT
     key,
     operation,
     course_in_360,
-    CASE WHEN operation IN ('new', 'progress', 'close') THEN held END AS held_reason,
-    operation IN ('new', 'progress', 'close') AND held IS NULL AS send,
-    operation IN ('new', 'progress', 'close')
-        AND (held IS NULL OR (held = 'course_not_in_360'
-                              AND external_course_id IN (SELECT key FROM upserted))) AS planned,
+    CASE WHEN sendable THEN held END AS held_reason,
+    sendable AND held IS NULL AS send,
+    sendable AND (held IS NULL OR (held = 'course_not_in_360'
+                                   AND external_course_id IN (SELECT key FROM upserted)))
+        AS planned,
     external_course_id,
     user_email,
     first_activity,
@@ -52,4 +56,4 @@ SELECT
     users_listed,
     payload,
     payload_hash
-FROM compared
+FROM sendable

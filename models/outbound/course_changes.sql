@@ -27,20 +27,34 @@ WITH compared AS (
         p.course_id
     FROM {{ ref('course_payloads') }} AS c
     FULL OUTER JOIN {{ source('meta', 'pushed_courses') }} AS p ON p.external_id = c.key
+),
+
+decided AS (
+    SELECT
+        key,
+        operation,
+        new_payload AND payload_error IS NULL AS upsert,
+        operation = 'restore' AND NOT new_payload AND payload_error IS NULL AS restore,
+        operation = 'archive' AS archive,
+        CASE WHEN new_payload AND payload_error IS NOT NULL THEN 'invalid_payload' END
+            AS held_reason,
+        payload,
+        payload_hash,
+        payload_error,
+        course_id
+    FROM compared
 )
 
 SELECT
     key,
     operation,
-    new_payload AND payload_error IS NULL AS upsert,
-    operation = 'restore' AND NOT new_payload AND payload_error IS NULL AS restore,
-    operation = 'archive' AS archive,
-    (new_payload AND payload_error IS NULL)
-        OR (operation = 'restore' AND NOT new_payload AND payload_error IS NULL)
-        OR operation = 'archive' AS send,
-    CASE WHEN new_payload AND payload_error IS NOT NULL THEN 'invalid_payload' END AS held_reason,
+    upsert,
+    restore,
+    archive,
+    upsert OR restore OR archive AS send,
+    held_reason,
     payload,
     payload_hash,
     payload_error,
     course_id
-FROM compared
+FROM decided

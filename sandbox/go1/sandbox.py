@@ -72,17 +72,6 @@ class Go1Sandbox(ServedApi):
         self._app.scroll_ttl_seconds = value
 
     @property
-    def scopes(self) -> set[str]:
-        """The scopes the integration's token carries, live: every route checks its own at each
-        request, so ``sb.scopes.discard("user.read")`` makes ``/user-accounts`` answer 401
-        ``{"message": "Missing scopes"}`` even for a token issued before."""
-        return self._app.scopes
-
-    @scopes.setter
-    def scopes(self, value: set[str] | frozenset[str]) -> None:
-        self._app.scopes = set(value)
-
-    @property
     def user_list_shape(self) -> str:
         """``GET /user-accounts`` hits: ``"short"`` (``{"id", "status"}``, as public client
         fixtures show them) or ``"long"`` (the full account objects). The shape is undocumented,

@@ -433,9 +433,10 @@ class L360App:
                 "authorId": course["authorId"], "groupId": course["groupId"], "coAuthorIds": [],
                 "createdAt": course["createdAt"], "modifiedAt": course["modifiedAt"],
                 "status": "archived" if course["archived"] else "published",
-                "translations": [], "type": "external",
-                "externalPlatform": integration.get("externalPlatform", ""),
+                "translations": [], "type": course.get("type", "external"),
             }
+            if dto["type"] == "external":  # "only set if the course has the external type"
+                dto["externalPlatform"] = integration.get("externalPlatform", "")
             for name in ("description", "duration"):
                 if name in course:
                     dto[name] = course[name]

@@ -11,8 +11,9 @@ A planned failure (:meth:`L360Faults.operation_error_next`) applies the first ``
 items, reports those alone, and ends the operation in ``error`` with an ``errorMessage``.
 ``progress.index`` is the index of the last processed item (0 when none was).
 
-A course upsert's success ``resourceId`` is the courseId, or under
-:attr:`L360Faults.resource_ids` ``"opaque"`` another stable ObjectId (:meth:`L360Store.opaque_id`).
+A success ``resourceId`` is the id of what the item touched (a course upsert's courseId), or
+under :attr:`L360Faults.resource_ids` ``"opaque"``, for every kind of operation, another stable
+ObjectId (:meth:`L360Store.opaque_id`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.l360.knobs import L360Faults, OperationErrorPlan
-from sandbox.l360.processors import IMPORT_COURSES, PROCESSORS, ItemError
+from sandbox.l360.processors import PROCESSORS, ItemError
 from sandbox.l360.store import L360Store
 
 UNFINISHED = ("pending", "queued", "running")
@@ -142,8 +143,7 @@ class BulkRunner:
                 except ItemError as error:
                     message = error.message
                 else:
-                    if operation["type"] == IMPORT_COURSES and \
-                            self.faults.resource_ids == "opaque":
+                    if self.faults.resource_ids == "opaque":
                         resource = self.store.opaque_id(resource)
                     results.append({"input": item, "status": "success", "resourceId": resource})
                     continue

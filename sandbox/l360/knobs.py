@@ -11,10 +11,10 @@ under load and when a bulk operation goes wrong:
 - ``operation_delay_s``: how long an operation stays in each of pending, queued and running;
 - :meth:`L360Faults.operation_error_next`: the next submitted operations end in ``error``;
 - :meth:`L360Faults.item_error`: chosen items of any operation get an ``error`` result;
-- :attr:`L360Faults.resource_ids`: what a course upsert's success results carry as
-  ``resourceId``, which the OpenAPI documents only as "the unique ID of the impacted resource":
-  the course's courseId (``"course_id"``, what the sandbox has always answered) or another
-  ObjectId (``"opaque"``), so a client that takes it for a courseId without checking is caught.
+- :attr:`L360Faults.resource_ids`: what success results carry as ``resourceId``, which the
+  OpenAPI documents only as "the unique ID of the impacted resource": the id of the course (or
+  attempt) itself (``"course_id"``, what the sandbox has always answered) or another ObjectId
+  (``"opaque"``), so a client that takes it for a courseId without checking is caught.
 """
 
 from __future__ import annotations
@@ -75,11 +75,11 @@ class L360Faults:
 
     @property
     def resource_ids(self) -> str:
-        """``resourceId`` of a course upsert's success result: ``"course_id"`` (default) the
-        course's courseId; ``"opaque"`` a different 24-hex ObjectId, the same for the same
-        course every time and never a courseId (sharing it answers "Course not found"). Read
-        when an operation's items are applied; archive, sharing and statistics results keep
-        theirs."""
+        """``resourceId`` of every success result: ``"course_id"`` (default) the id of what the
+        item touched (a course upsert's or archive's courseId, a statistic's attempt); ``"opaque"``
+        a different 24-hex ObjectId, the same for the same resource every time and never a
+        courseId (sharing it answers "Course not found"), whatever the operation. Read when an
+        operation's items are applied."""
         return self._resource_ids
 
     @resource_ids.setter

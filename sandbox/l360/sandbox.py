@@ -81,14 +81,6 @@ class L360Sandbox(ServedApi):
         return self._app.page_sizes
 
     @property
-    def scopes(self) -> set[str]:
-        """Live set of the OAuth scopes the client's token carries (default: every scope
-        go1sync uses, :data:`sandbox.l360.app.DEFAULT_SCOPES`). An operation whose scope is
-        missing answers 403 ``invalid_scope``, tokens already issued included:
-        ``sb.scopes.discard("bulkOperations:read")``."""
-        return self._app.scopes
-
-    @property
     def reserved_platform_names(self) -> set[str]:
         """Live set of names ``POST /integrations`` refuses (case-insensitive)."""
         return self._app.reserved_platform_names
@@ -202,15 +194,17 @@ class L360Sandbox(ServedApi):
                 (copied["courseId"], copied["userId"]), []).append(copied)
 
     def add_imported_course(self, name: str) -> str:
-        """A course outside the integration (a SCORM import, say), listed by GET /courses.
-
-        Authored by the admin in the first group: ``CourseDTO`` requires both as strings."""
+        """A course outside the integration (a SCORM import, say), listed by GET /courses as an
+        ``elearning standard`` course, without ``externalPlatform`` (``CourseDTO``: "only set if
+        the course has the external type"). Authored by the admin in the first group:
+        ``CourseDTO`` requires both as strings."""
         with self._store.lock:
             integration = "imported"
             self._store.integrations.setdefault(integration, {"externalPlatform": ""})
             course_id = self._store.ids.new("course")
             self._store.courses[(integration, f"scorm-{course_id}")] = {
                 "courseId": course_id, "name": name, "defaultLang": "en",
+                "type": "elearning standard",
                 "authorId": self.admin_id, "groupId": self.group_ids[0],
                 "createdAt": format_time(self.now()),
                 "modifiedAt": format_time(self.now()),

@@ -61,7 +61,7 @@ class L360Store:
         self.integrations: dict[str, dict[str, Any]] = {}
         self.courses: dict[tuple[str, str], dict[str, Any]] = {}
         self.course_keys: dict[str, tuple[str, str]] = {}  # courseId -> (integration, external)
-        self.opaque_ids: dict[str, str] = {}  # courseId -> its "opaque" upsert resourceId
+        self.opaque_ids: dict[str, str] = {}  # a resource's id -> its "opaque" resourceId
         self.catalog: dict[str, set[str]] = {}
         self.library: dict[str, set[str]] = {}
         self.attempts: list[dict[str, Any]] = []
@@ -143,14 +143,14 @@ class L360Store:
             key = self.course_keys.get(course_id)
             return None if key is None else self.courses.get(key)
 
-    def opaque_id(self, course_id: str) -> str:
-        """A 24-hex ObjectId that stands for a course without being its courseId: the same for
-        the same course every time, drawn from its own seeded stream and checked against every
-        courseId when drawn (a later course taking it is a 2**-96 chance)."""
+    def opaque_id(self, resource: str) -> str:
+        """A 24-hex ObjectId that stands for a resource (a course, say) without being its id:
+        the same for the same resource every time, drawn from its own seeded stream and checked
+        against every courseId when drawn (a later course taking it is a 2**-96 chance)."""
         with self.lock:
-            found = self.opaque_ids.get(course_id)
+            found = self.opaque_ids.get(resource)
             while found is None or found in self.course_keys:
-                found = self.opaque_ids[course_id] = self.ids.new("resource")
+                found = self.opaque_ids[resource] = self.ids.new("resource")
             return found
 
     def attempts_of(self, course_id: str, user_id: str) -> list[dict[str, Any]]:

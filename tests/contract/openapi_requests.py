@@ -239,7 +239,6 @@ class Document:
     """One OpenAPI file, read once: its content, and a registry that resolves its ``$ref``s."""
 
     name: str
-    version: str  #: the ``openapi`` field
     content: dict[str, Any]  #: with ``nullable`` rewritten (:func:`_honour_nullable`)
     uri: str  #: the URN the document is registered under
     registry: Registry[Any]
@@ -274,7 +273,7 @@ def load_document(name: str) -> Document:
     uri = f"urn:go1sync:openapi:{name}"
     old = version.startswith("3.0")
     resource = (DRAFT4 if old else DRAFT202012).create_resource(content)
-    return Document(name, version, content, uri, Registry().with_resource(uri, resource),
+    return Document(name, content, uri, Registry().with_resource(uri, resource),
                     Draft4Validator if old else Draft202012Validator)
 
 

@@ -18,6 +18,7 @@ from extract.streams import learning_objects, user_accounts
 from extract.streams.learning_objects import SYNCED_TYPES
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from settings import Config, load_config
+from tests.helpers import readings
 from warehouse import open_warehouse
 from warehouse.cursors import get_cursor, set_cursor
 from warehouse.runs import start_run
@@ -371,10 +372,7 @@ def test_short_list_hits_are_never_landed_and_each_account_is_read(
     singles = [r for r in go1.requests if r.path.startswith("/user-accounts/")]
     assert len(singles) == len({str(e["user_account_id"]) for e in go1.enrollments.values()})
     _every_learner_has_an_email(go1, config)
-    con = open_warehouse(config.warehouse_path())
-    assert con.execute("SELECT value FROM meta.api_readings WHERE reading = "
-                       "'user_list_has_emails'").fetchall() == [("false",)]
-    con.close()
+    assert readings(config)["user_list_has_emails"] == "false"
 
     # Learners active again: read one by one again, and the list is not asked a second time.
     go1.clear_requests()
@@ -425,18 +423,11 @@ def test_no_email_is_lost_whatever_the_list_answers_from_run_to_run(
         assert run_extract(config, ALL).ok
         _every_learner_has_an_email(go1, config)
 
-def _readings(config: Config) -> dict[str, str]:
-    con = open_warehouse(config.warehouse_path())
-    try:
-        return dict(con.execute("SELECT reading, value FROM meta.api_readings").fetchall())
-    finally:
-        con.close()
-
 
 def test_enrollments_come_from_the_gateway_path(go1: Go1Sandbox, config: Config) -> None:
     assert run_extract(config, ["enrollments"]).ok
     assert {r.path for r in go1.requests if "enrol" in r.path} == {ENROLLMENTS_PATH}
-    assert _readings(config)["enrollments_path"] == ENROLLMENTS_PATH
+    assert readings(config)["enrollments_path"] == ENROLLMENTS_PATH
     assert raw_latest(config, "go1_enrollments", "enrollment_id") == dict(go1.enrollments.items())
 
 
@@ -452,7 +443,7 @@ def test_a_gateway_that_answers_404_is_read_at_the_openapi_form_and_remembered(
         assert {p for p, _ in tried[1:]} == {ENROLLMENTS_OPENAPI_SERVER_PATH}
         assert raw_latest(config, "go1_enrollments", "enrollment_id") == dict(
             go1.enrollments.items())
-        assert _readings(config)["enrollments_path"] == ENROLLMENTS_OPENAPI_SERVER_PATH
+        assert readings(config)["enrollments_path"] == ENROLLMENTS_OPENAPI_SERVER_PATH
         assert "read from GET /report-data/enrolment/enrollments" in report.streams[0].stats.notes
 
         go1.clear_requests()  # the next run goes straight to the path that answered
@@ -470,7 +461,7 @@ def test_a_remembered_path_that_starts_answering_404_is_found_again(
     assert run_extract(config, ["enrollments"]).ok
     assert [r.path for r in go1.requests if "enrol" in r.path][0] == \
         ENROLLMENTS_OPENAPI_SERVER_PATH
-    assert _readings(config)["enrollments_path"] == ENROLLMENTS_PATH
+    assert readings(config)["enrollments_path"] == ENROLLMENTS_PATH
 
 
 @pytest.mark.undocumented_on_purpose  # GO1_ENROLLMENTS_PATH names a path Go1 lacks
@@ -481,7 +472,7 @@ def test_a_set_enrollments_path_is_the_only_one_asked(go1_env: dict[str, str],
     assert not report.ok
     assert [r.path for r in go1.requests if "enrol" in r.path] == ["/v2/enrollments"]
     assert "HTTP 404" in (report.streams[0].error or "")
-    assert "enrollments_path" not in _readings(config)
+    assert "enrollments_path" not in readings(config)
 
 
 def test_404_on_both_paths_names_both_and_the_setting(tmp_path: Path) -> None:

@@ -49,8 +49,7 @@ def test_push_sends_then_finds_nothing_new(env: dict[str, str]) -> None:
     assert "nothing new to push" in second.stdout
 
 
-def test_push_exits_1_when_rows_fail(env: dict[str, str], go1: Go1Sandbox,
-                                     l360: L360Sandbox) -> None:
+def test_push_exits_1_when_rows_fail(env: dict[str, str], l360: L360Sandbox) -> None:
     con = open_warehouse(env["GO1SYNC_WAREHOUSE"])
     row = con.execute("SELECT min(external_id) FROM marts.content_360 WHERE NOT archived"
                       ).fetchone()

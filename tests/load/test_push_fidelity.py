@@ -21,10 +21,8 @@ from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
 from settings import Config, load_config
-from tests.helpers import sync
+from tests.helpers import readings, sync
 from warehouse import open_warehouse
-
-STREAMS = ["learning_objects", "enrollments", "user_accounts"]
 
 
 @pytest.fixture
@@ -34,7 +32,14 @@ def go1() -> Iterator[Go1Sandbox]:
         yield sb
 
 
+@pytest.fixture
+def config(sync_env: dict[str, str]) -> Config:
+    """Both sandboxes (conftest's ``l360`` knows this module's Go1 learners) and a warehouse."""
+    return load_config(env=sync_env)
+
+
 def make_config(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> Config:
+    """For a test whose 360Learning knows other learners than Go1's."""
     return load_config(env={**go1.env(), **l360.env(),
                             "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
 
@@ -47,79 +52,73 @@ def calls(l360: L360Sandbox, method: str, fragment: str) -> list:
     return [r for r in l360.requests if r.method == method and fragment in r.path]
 
 
-def live_pushed(go1: Go1Sandbox, l360: L360Sandbox) -> str:
+def live_pushed(l360: L360Sandbox) -> str:
     return sorted(e for (_, e), c in l360.courses.items() if not c["archived"])[0]
 
 
 def retire_a_pushed_course(go1: Go1Sandbox, l360: L360Sandbox, config: Config) -> str:
     """A first sync, then a course retired in Go1 and archived in 360Learning: its lo_id."""
     assert sync(config).failed == 0
-    lo_id = live_pushed(go1, l360)
+    lo_id = live_pushed(l360)
     go1.retire(lo_id)
     assert sync(config).failed == 0
     assert course_of(l360, lo_id)["archived"] is True
     return lo_id
 
 
-def test_a_course_retired_then_published_again_is_live_again(go1: Go1Sandbox,
-                                                              tmp_path: Path) -> None:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
-        config = make_config(go1, l360, tmp_path)
-        lo_id = retire_a_pushed_course(go1, l360, config)
-        go1.publish(lo_id)
-        l360.clear_requests()
-        result = sync(config)
-        assert result.failed == 0
-        course = course_of(l360, lo_id)
-        assert course["archived"] is False  # the sandbox does not restore on upsert
-        restores = calls(l360, "PUT", "/archive")
-        assert [(r.path, r.json()) for r in restores] == [
-            (f"/api/v2/courses/{course['courseId']}/archive", {"archived": False})]
-        assert result.counts["course_restore"].succeeded == 1
+def test_a_course_retired_then_published_again_is_live_again(
+        go1: Go1Sandbox, l360: L360Sandbox, config: Config) -> None:
+    lo_id = retire_a_pushed_course(go1, l360, config)
+    go1.publish(lo_id)
+    l360.clear_requests()
+    result = sync(config)
+    assert result.failed == 0
+    course = course_of(l360, lo_id)
+    assert course["archived"] is False  # the sandbox does not restore on upsert
+    restores = calls(l360, "PUT", "/archive")
+    assert [(r.path, r.json()) for r in restores] == [
+        (f"/api/v2/courses/{course['courseId']}/archive", {"archived": False})]
+    assert result.counts["course_restore"].succeeded == 1
 
-        con = open_warehouse(config.warehouse_path())
-        assert con.execute("SELECT archived FROM meta.pushed_courses WHERE external_id = ?",
-                           [lo_id]).fetchall() == [(False,)]
-        assert con.execute("SELECT kind, status FROM meta.push_ledger WHERE key = ? AND "
-                           "kind = 'course_restore'", [lo_id]).fetchall() == [
-            ("course_restore", "success")]
-        con.close()
+    con = open_warehouse(config.warehouse_path())
+    assert con.execute("SELECT archived FROM meta.pushed_courses WHERE external_id = ?",
+                       [lo_id]).fetchall() == [(False,)]
+    assert con.execute("SELECT kind, status FROM meta.push_ledger WHERE key = ? AND "
+                       "kind = 'course_restore'", [lo_id]).fetchall() == [
+        ("course_restore", "success")]
+    con.close()
 
-        l360.clear_requests()  # nothing new now
-        assert sync(config).counts == {}
-        assert calls(l360, "PUT", "") == []
+    l360.clear_requests()  # nothing new now
+    assert sync(config).counts == {}
+    assert calls(l360, "PUT", "") == []
 
 
 def test_a_republished_course_whose_title_changed_is_upserted_then_restored(
-        go1: Go1Sandbox, tmp_path: Path) -> None:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
-        config = make_config(go1, l360, tmp_path)
-        lo_id = retire_a_pushed_course(go1, l360, config)
-        go1.publish(lo_id)
-        go1.edit_title(lo_id, "Back, and renamed")
-        l360.clear_requests()
-        assert sync(config).failed == 0
-        writes = [(r.method, r.path.rsplit("/", 1)[-1]) for r in l360.requests
-                  if r.method != "GET" and "token" not in r.path]
-        assert writes == [("PUT", "courses"), ("PUT", "archive")]
-        assert course_of(l360, lo_id)["name"] == "Back, and renamed"
-        assert course_of(l360, lo_id)["archived"] is False
+        go1: Go1Sandbox, l360: L360Sandbox, config: Config) -> None:
+    lo_id = retire_a_pushed_course(go1, l360, config)
+    go1.publish(lo_id)
+    go1.edit_title(lo_id, "Back, and renamed")
+    l360.clear_requests()
+    assert sync(config).failed == 0
+    writes = [(r.method, r.path.rsplit("/", 1)[-1]) for r in l360.requests
+              if r.method != "GET" and "token" not in r.path]
+    assert writes == [("PUT", "courses"), ("PUT", "archive")]
+    assert course_of(l360, lo_id)["name"] == "Back, and renamed"
+    assert course_of(l360, lo_id)["archived"] is False
 
 
-def test_a_restore_without_courses_write_names_the_scope(go1: Go1Sandbox,
-                                                         tmp_path: Path) -> None:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
-        config = make_config(go1, l360, tmp_path)
-        lo_id = retire_a_pushed_course(go1, l360, config)
-        go1.publish(lo_id)
-        l360.scopes.discard("courses:write")
-        with pytest.raises(ScopeError) as raised:
-            sync(config)
-        assert raised.value.scope == "courses:write"
-        assert "the scope courses:write" in str(raised.value)
-        l360.scopes.add("courses:write")
-        assert sync(config).failed == 0  # the next run restores it
-        assert course_of(l360, lo_id)["archived"] is False
+def test_a_restore_without_courses_write_names_the_scope(
+        go1: Go1Sandbox, l360: L360Sandbox, config: Config) -> None:
+    lo_id = retire_a_pushed_course(go1, l360, config)
+    go1.publish(lo_id)
+    l360.scopes.discard("courses:write")
+    with pytest.raises(ScopeError) as raised:
+        sync(config)
+    assert raised.value.scope == "courses:write"
+    assert "the scope courses:write" in str(raised.value)
+    l360.scopes.add("courses:write")
+    assert sync(config).failed == 0  # the next run restores it
+    assert course_of(l360, lo_id)["archived"] is False
 
 
 def test_a_learner_whose_360_email_differs_only_in_case_gets_their_attempts(
@@ -181,48 +180,41 @@ def test_learners_without_an_account_wait_named_once_and_do_not_fail_the_run(
         assert sent_now and set(sent_now) == {l360.users[missing[0]]}
 
 
-def test_sharing_uses_the_course_id_when_the_resource_id_is_not_it(go1: Go1Sandbox,
-                                                                     tmp_path: Path) -> None:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
-        l360.faults_360.resource_ids = "opaque"
-        config = make_config(go1, l360, tmp_path)
-        result = sync(config)
-        assert result.failed == 0, result.errors[:3]
-        host, *others = l360.group_ids
-        course_ids = {c["courseId"] for c in l360.courses.values()}
-        for group in others:
-            assert l360.catalog[group] == course_ids and l360.library[group] == course_ids
-        assert result.counts["share_catalog"].failed == 0
-        con = open_warehouse(config.warehouse_path())
-        assert con.execute("SELECT value FROM meta.api_readings WHERE reading = "
-                           "'resource_id_is_course_id'").fetchall() == [("false",)]
-        pushed = dict(con.execute("SELECT external_id, course_id FROM meta.pushed_courses"
-                                  ).fetchall())
-        con.close()
-        assert pushed == {e: c["courseId"] for (_, e), c in l360.courses.items()}
-        # each course's id was read through its integration, once
-        reads = calls(l360, "GET", "/courses/")
-        assert len(reads) == len(l360.courses) + 1  # and the one that checked the reading
+def test_sharing_uses_the_course_id_when_the_resource_id_is_not_it(l360: L360Sandbox,
+                                                                     config: Config) -> None:
+    l360.faults_360.resource_ids = "opaque"
+    result = sync(config)
+    assert result.failed == 0, result.errors[:3]
+    host, *others = l360.group_ids
+    course_ids = {c["courseId"] for c in l360.courses.values()}
+    for group in others:
+        assert l360.catalog[group] == course_ids and l360.library[group] == course_ids
+    assert result.counts["share_catalog"].failed == 0
+    assert readings(config)["resource_id_is_course_id"] == "false"
+    con = open_warehouse(config.warehouse_path())
+    pushed = dict(con.execute("SELECT external_id, course_id FROM meta.pushed_courses"
+                              ).fetchall())
+    con.close()
+    assert pushed == {e: c["courseId"] for (_, e), c in l360.courses.items()}
+    # each course's id was read through its integration, once
+    reads = calls(l360, "GET", "/courses/")
+    assert len(reads) == len(l360.courses) + 1  # and the one that checked the reading
 
 
-def test_the_resource_id_is_checked_once_and_then_trusted(go1: Go1Sandbox,
-                                                           tmp_path: Path) -> None:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
-        config = make_config(go1, l360, tmp_path)
-        assert sync(config).failed == 0
-        assert len([r for r in calls(l360, "GET", "/integrations/") if "/courses/" in r.path]) \
-            == 1
-        con = open_warehouse(config.warehouse_path())
-        assert con.execute("SELECT value FROM meta.api_readings WHERE reading = "
-                           "'resource_id_is_course_id'").fetchall() == [("true",)]
-        con.close()
-        go1.add_to_library(sorted(set(go1.learning_objects) - go1.library)[0])
-        l360.clear_requests()
-        assert sync(config).failed == 0
-        assert [r for r in calls(l360, "GET", "/integrations/") if "/courses/" in r.path] == []
+def test_the_resource_id_is_checked_once_and_then_trusted(
+        go1: Go1Sandbox, l360: L360Sandbox, config: Config) -> None:
+    assert sync(config).failed == 0
+    assert len([r for r in calls(l360, "GET", "/integrations/") if "/courses/" in r.path]) \
+        == 1
+    assert readings(config)["resource_id_is_course_id"] == "true"
+    go1.add_to_library(sorted(set(go1.learning_objects) - go1.library)[0])
+    l360.clear_requests()
+    assert sync(config).failed == 0
+    assert [r for r in calls(l360, "GET", "/integrations/") if "/courses/" in r.path] == []
 
 
-def test_only_https_urls_go_out_as_image_and_logo(go1: Go1Sandbox, tmp_path: Path) -> None:
+def test_only_https_urls_go_out_as_image_and_logo(go1: Go1Sandbox, l360: L360Sandbox,
+                                                  config: Config) -> None:
     """An image or a logo that is not an absolute https URL is not sent (360Learning would
     show a broken or mixed-content image); the provider's logo goes with the provider's
     source."""
@@ -240,10 +232,9 @@ def test_only_https_urls_go_out_as_image_and_logo(go1: Go1Sandbox, tmp_path: Pat
         doc["provider"] = {**doc["provider"], "logo": "https://cdn.example.com/logo.png"}
     doc = go1.learning_objects[relative]
     doc["provider"] = {**doc["provider"], "logo": "http://cdn.example.com/logo.png"}
-    with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
-        assert sync(make_config(go1, l360, tmp_path)).failed == 0
-        sent = {item["externalId"]: item for r in calls(l360, "PUT", "/courses")
-                for item in r.json()["input"]}
+    assert sync(config).failed == 0
+    sent = {item["externalId"]: item for r in calls(l360, "PUT", "/courses")
+            for item in r.json()["input"]}
     assert "imageUrl" not in sent[plain] and "imageUrl" not in sent[relative]
     assert sent[fine]["imageUrl"] == "https://cdn.example.com/c.jpg"
     provider = go1.learning_objects[fine]["provider"]["name"]

@@ -10,6 +10,7 @@ import pytest
 from commands.extract import run_extract
 from commands.push import run_push
 from commands.transform import run_transform
+from extract.streams import STREAMS
 from load.changes import make_plan
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
@@ -17,8 +18,6 @@ from sandbox.learners import learner_emails
 from settings import Config, load_config
 from tests.helpers import sync
 from warehouse.connection import connect
-
-STREAMS = ["learning_objects", "enrollments", "user_accounts"]
 
 
 @pytest.fixture
@@ -73,7 +72,7 @@ def test_the_plan_and_the_push_send_exactly_the_same_rows(go1: Go1Sandbox,
         started = [e for e, v in go1.enrollments.items() if v["status"] == "in-progress"]
         for enrollment_id in started[:5]:  # closed attempts
             go1.complete_enrollment(enrollment_id)
-        assert run_extract(config, STREAMS).ok
+        assert run_extract(config, list(STREAMS)).ok
         run_transform(config)
 
         keys, writes = planned(config)
@@ -98,7 +97,7 @@ def test_a_rejects_error_stays_on_its_own_course_across_20_runs(go1: Go1Sandbox,
     with L360Sandbox(learner_emails=learner_emails(go1)) as l360:
         config = load_config(env={**go1.env(), **l360.env(),
                                   "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
-        assert run_extract(config, STREAMS).ok
+        assert run_extract(config, list(STREAMS)).ok
         run_transform(config)
         con = connect(config.warehouse_path(), read_only=True)
         rejects = dict(con.execute("SELECT go1_key, detail FROM marts.rejects "

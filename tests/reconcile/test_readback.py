@@ -6,23 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commands.extract import run_extract
-from commands.transform import run_transform
 from load.client import L360Client
 from load.errors import LoadError
 from reconcile.readback import read_back
 from sandbox.l360 import L360Sandbox
 from settings import load_config
-from tests.helpers import push
+from tests.helpers import sync
 from warehouse import open_warehouse
 
 
 def test_read_back_lands_courses_attempts_and_users(sync_env: dict[str, str],
                                                     l360: L360Sandbox) -> None:
     config = load_config(env=sync_env)
-    assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
-    run_transform(config)
-    assert push(config).failed == 0
+    assert sync(config).failed == 0
 
     con = open_warehouse(config.warehouse_path())
     row = con.execute("SELECT integration_id FROM meta.push_target").fetchone()
@@ -51,9 +47,7 @@ def test_an_unknown_integration_is_an_error_not_missing_courses(
     """The read-back's only documented 404 is integrationNotFound: every course "missing"
     would be a false report."""
     config = load_config(env=sync_env)
-    assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
-    run_transform(config)
-    assert push(config).failed == 0
+    assert sync(config).failed == 0
     con = open_warehouse(config.warehouse_path())
     with L360Client(config.l360()) as client, pytest.raises(LoadError) as raised:
         read_back(con, client, "aaaaaaaaaaaaaaaaaaaaaaaa", run_id=99)

@@ -11,7 +11,7 @@ from commands.transform import run_transform
 from sandbox.go1 import Go1Sandbox
 from sandbox.l360 import L360Sandbox
 from settings import Config, load_config
-from tests.helpers import push, run_cli
+from tests.helpers import push, run_cli, sync
 
 READ_BACK_SIDE = {"course_missing", "archived_in_360_published_in_go1",
                   "live_in_360_archived_in_go1", "course_fields_differ", "attempt_missing",
@@ -21,9 +21,7 @@ READ_BACK_SIDE = {"course_missing", "archived_in_360_published_in_go1",
 
 def synced(sync_env: dict[str, str]) -> Config:
     config = load_config(env=sync_env)
-    assert run_extract(config, ["learning_objects", "enrollments", "user_accounts"]).ok
-    run_transform(config)
-    assert push(config).failed == 0
+    assert sync(config).failed == 0
     return config
 
 

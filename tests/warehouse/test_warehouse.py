@@ -3,15 +3,48 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from warehouse import RunLock, WarehouseError, open_warehouse
-from warehouse.migrations import available_migrations
+from warehouse.migrations import MIGRATIONS_DIR, apply_migrations, available_migrations
 from warehouse.session import run_session
+
+
+def test_run_counts_recorded_before_one_shape_are_keyed_by_their_stage(tmp_path: Path) -> None:
+    """Migration 0013: a single-stage command's counts move under its stage's key; a run's
+    (already keyed) and a new record's are left as they are."""
+    before = tmp_path / "before"
+    before.mkdir()
+    for migration in MIGRATIONS_DIR.glob("*.sql"):
+        if int(migration.name[:4]) < 13:
+            shutil.copy(migration, before)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_migrations(con, before)
+    old = {"extract": {"enrollments": {"read": 5}}, "transform": {"content_360": 3},
+           "push": {"attempt": {"sent": 2}}, "reconcile": {"attempt_missing": 1},
+           "run": {"extract": {}, "push": {}}, "status": None}
+    for n, (command, counts) in enumerate(old.items(), start=1):
+        con.execute("INSERT INTO meta.runs (run_id, command, started_at, status, counts) "
+                    "VALUES (?, ?, now(), 'success', ?)",
+                    [n, command, None if counts is None else json.dumps(counts)])
+    con.execute("INSERT INTO meta.runs (run_id, command, started_at, status, counts) VALUES "
+                "(9, 'push', now(), 'success', '{\"push\": {\"attempt\": {\"sent\": 4}}}')")
+    apply_migrations(con)
+    found = {command: None if counts is None else json.loads(counts) for command, counts in
+             con.execute("SELECT command, counts FROM meta.runs WHERE run_id < 9").fetchall()}
+    already = con.execute("SELECT counts FROM meta.runs WHERE run_id = 9").fetchone()
+    con.close()
+    assert found == {"extract": {"extract": old["extract"]},
+                     "transform": {"transform": old["transform"]},
+                     "push": {"push": old["push"]}, "reconcile": {"reconcile": old["reconcile"]},
+                     "run": old["run"], "status": None}
+    assert already is not None and json.loads(already[0]) == {"push": {"attempt": {"sent": 4}}}
 
 
 def test_opening_applies_migrations_once(tmp_path: Path) -> None:
