@@ -214,6 +214,12 @@ SETTINGS: tuple[Setting, ...] = (
             help="the DuckDB file"),
     Setting("warehouse.memory_limit", "GO1SYNC_DUCKDB_MEMORY_LIMIT", parse_memory, "256MB",
             help="memory DuckDB may use before it spills to disk"),
+    Setting("http.max_response_mib", "GO1SYNC_MAX_RESPONSE_MIB", parse_positive_int, "64",
+            help="the largest response body either API may send, in MiB; a larger one fails"),
+    Setting("http.max_retry_after_seconds", "GO1SYNC_MAX_RETRY_AFTER", parse_positive_int,
+            "120", help="the longest Retry-After waited out; a longer one fails the request"),
+    Setting("l360.settle_seconds", "GO1SYNC_SETTLE_SECONDS", parse_positive_int, "120",
+            help="how long a run waits on a bulk operation an earlier run left running"),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -242,6 +248,14 @@ class L360Settings:
     group_ids: tuple[str, ...]
     admin_email: str
     platform_name: str
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Bounds both API clients apply to every answer."""
+
+    max_response_bytes: int
+    max_retry_after: float  # seconds
 
 
 class Config:
@@ -305,6 +319,13 @@ class Config:
             admin_email=self.get("l360.admin_email"),
             platform_name=self.get("l360.platform_name"),
         )
+
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(max_response_bytes=self.get("http.max_response_mib") * 1024 * 1024,
+                          max_retry_after=float(self.get("http.max_retry_after_seconds")))
+
+    def settle_seconds(self) -> float:
+        return float(self.get("l360.settle_seconds"))
 
     def warehouse_path(self) -> Path:
         return Path(self.get("warehouse.path"))
