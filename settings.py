@@ -12,12 +12,16 @@ import ipaddress
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
+
+import urllib3.exceptions
+import urllib3.util
 
 from go1sync.errors import UsageError
 
@@ -66,14 +70,71 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class ValueHidden(ValueError):
+    """A refusal whose message must not quote the value: it may hold a password."""
+
+
+# A host as written in a URL: a DNS name or IPv4 address in ASCII, or an IPv6 literal.
+_URL_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+
+
+def _host_and_port(authority: str) -> tuple[str, str]:
+    """The host and the port of an authority as written: ``[::1]:5`` -> ``[::1]``, ``5``."""
+    if authority.startswith("["):
+        host, _, after = authority.partition("]")
+        return host + "]", after.removeprefix(":")
+    host, _, port = authority.partition(":")
+    return host, port
+
+
 def parse_url(value: str) -> str:
-    """An absolute https URL, or http on a loopback host (the sandbox); no trailing slash."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """An absolute https URL, or http on a loopback host (the sandbox); no trailing slash.
+
+    Checked with the parser that sends the requests (urllib3's), and only in a form no other
+    parser reads differently: ``http://evil.invalid\\@127.0.0.1`` is loopback to
+    ``urllib.parse`` but evil.invalid to urllib3, so the loopback rule checked with one and
+    the request sent with the other would let plain http leave the machine. Hence no user
+    info, backslash, whitespace, control character, percent-encoding in the authority, query
+    or fragment, and a host that is a plain ASCII name or an IP literal; both parsers must
+    then agree on the host and the port.
+    """
+    text = str(value).strip()
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in text):
+        raise ValueError("contains whitespace or a control character")
+    if "\\" in text:
+        raise ValueError("contains a backslash, which URL parsers read differently")
+    try:
+        url = urllib3.util.parse_url(text)
+    except urllib3.exceptions.LocationParseError:
+        raise ValueError("is not a URL that can be sent: check the host and the port") from None
+    if url.scheme not in ("http", "https"):
         raise ValueError("expected an absolute http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    rest = text.partition("://")[2]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0] if rest else ""
+    if url.auth is not None or "@" in authority:
+        raise ValueHidden("has user info (user@ or :password@): a URL setting holds no "
+                          "credentials")
+    if "%" in authority:
+        raise ValueError("has a percent-encoded host or port, which URL parsers read "
+                         "differently")
+    if url.query is not None or url.fragment is not None:
+        raise ValueError("has a query or fragment (? or #), which a URL setting must not")
+    if not url.host or not authority:
+        raise ValueError("has no host: expected an absolute http(s) URL")
+    host, port = _host_and_port(authority)
+    if not _URL_HOST.fullmatch(host):
+        raise ValueError(f"host {host!r} is not an ASCII DNS name or IP address (write an "
+                         "international name in its xn-- form)")
+    if port and not port.isdigit():
+        raise ValueError(f"port {port!r} is not a number")
+    split = urlsplit(text)
+    if (split.hostname or "") != url.host.strip("[]").lower() or split.port != url.port:
+        raise ValueError("is read as different hosts by two URL parsers")
+    if url.port == 0:
+        raise ValueError("has port 0")
+    if url.scheme == "http" and not _is_loopback(url.host.strip("[]")):
         raise ValueError("plain http:// is accepted for loopback hosts only; use https://")
-    return value.strip().rstrip("/")
+    return text.rstrip("/")
 
 
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
@@ -115,9 +176,17 @@ def parse_non_negative_int(value: str) -> int:
 
 
 def parse_path(value: str) -> str:
-    if not str(value).strip():
+    """A file path, ``~`` expanded: a shell leaves a quoted or TOML ``~/x.duckdb`` as it is,
+    DuckDB expands it anyway, so go1sync must too (else the lock file and the warehouse's
+    folder would be made under a folder named ``~``, beside a warehouse in the home folder)."""
+    text = str(value).strip()
+    if not text:
         raise ValueError("expected a file path")
-    return str(value).strip()
+    expanded = os.path.expanduser(text)
+    if expanded.startswith("~"):
+        raise ValueError(f"cannot expand {text.split('/')[0]} (no such home folder): "
+                         "give the full path")
+    return expanded
 
 
 def parse_api_path(value: str) -> str:
@@ -248,14 +317,20 @@ class L360Settings:
     group_ids: tuple[str, ...]
     admin_email: str
     platform_name: str
+    # l360.settle_seconds, defaulting to the setting's own default (for settings built in code)
+    settle_seconds: float = float(_BY_KEY["l360.settle_seconds"].default or 0)
 
 
 @dataclass(frozen=True)
 class HttpLimits:
-    """Bounds both API clients apply to every answer."""
+    """Bounds both API clients apply to every answer; the settings they come from are named
+    here so that a message citing them cannot drift from :data:`SETTINGS`."""
 
     max_response_bytes: int
     max_retry_after: float  # seconds
+
+    response_setting: ClassVar[str] = _BY_KEY["http.max_response_mib"].env
+    retry_after_setting: ClassVar[str] = _BY_KEY["http.max_retry_after_seconds"].env
 
 
 class Config:
@@ -293,7 +368,7 @@ class Config:
         try:
             value = setting.parse(raw)
         except ValueError as exc:
-            shown = "" if setting.secret else f" {raw!r}"
+            shown = "" if setting.secret or isinstance(exc, ValueHidden) else f" {raw!r}"
             raise SettingsError(
                 f"invalid setting {setting.env} (from {origin}):{shown} {exc}"
             ) from None
@@ -318,6 +393,7 @@ class Config:
             group_ids=self.get("l360.group_ids"),
             admin_email=self.get("l360.admin_email"),
             platform_name=self.get("l360.platform_name"),
+            settle_seconds=self.settle_seconds(),
         )
 
     def http_limits(self) -> HttpLimits:
@@ -342,6 +418,11 @@ class Config:
     def portal_url(self) -> str:
         value: str = self.get("go1.portal_url")
         return value
+
+
+# The limits a client applies when its caller gives none: the settings' defaults, so the
+# numbers have one owner (SETTINGS above).
+DEFAULT_HTTP_LIMITS = Config({}, {}, None).http_limits()
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -8,6 +8,12 @@ limiters). The send loop retries what :mod:`apiclient.retry` calls passing troub
 policy's budget, and refuses to repeat a write whose answer was lost (``uncertain``); a 401 is
 answered with one new token and one more try. Every message that leaves is scrubbed of the
 client secret and of every token the client has held, whatever the API echoed back.
+
+Three bounds (:class:`settings.HttpLimits`) hold for every answer, token calls included: a
+body larger than the cap fails the call (not retried: the next answer would be as large), a
+``Retry-After`` longer than a run waits out fails it at once saying when to run again, and a
+JSON body nesting deeper than :data:`apiclient.text.MAX_JSON_DEPTH` is the API's error rather
+than a RecursionError.
 """
 
 from __future__ import annotations
@@ -16,20 +22,44 @@ import functools
 import http.client
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 import urllib3.exceptions
 
-from apiclient.errors import ApiError, CredentialsRefused, RetriesSpent, ScopeMissing
-from apiclient.retry import Attempts, RetryPolicy, is_retryable_exception, is_retryable_status
-from apiclient.text import Counters, clip, describe, error_detail, json_object, one_line
+from apiclient.errors import (
+    ApiError,
+    CredentialsRefused,
+    ResponseTooLarge,
+    RetriesSpent,
+    ScopeMissing,
+    WaitTooLong,
+)
+from apiclient.retry import (
+    Attempts,
+    RetryPolicy,
+    is_retryable_exception,
+    is_retryable_status,
+    parse_retry_after,
+)
+from apiclient.text import (
+    Counters,
+    JsonTooDeep,
+    check_json_depth,
+    clip,
+    describe,
+    error_detail,
+    load_json,
+    one_line,
+)
 from apiclient.token_cache import TokenCache, token_lifetime
 from apiclient.transport import Answer, PoolTransport, Transport
+from settings import HttpLimits
 
 USER_AGENT = "go1sync/0.1"
 
@@ -130,13 +160,16 @@ class ApiClient:
     def __init__(self, settings: Credentials, *, timeout: tuple[float, float],
                  retry: RetryPolicy | None, sleep: Callable[[float], None],
                  clock: Callable[[], float], transport: Transport | None,
-                 connections: int, stats: ClientStats | None = None) -> None:
+                 connections: int, limits: HttpLimits,
+                 stats: ClientStats | None = None) -> None:
         self._settings = settings
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
-        self._transport = transport or PoolTransport(settings.api_url, connections)
+        self._limits = limits
+        self._transport = transport or PoolTransport(
+            settings.api_url, connections, max_body_bytes=limits.max_response_bytes)
         self._stats = stats or ClientStats()
         self._tokens = TokenCache(self._fetch_token, clock)
         self._close_lock = threading.Lock()
@@ -172,6 +205,10 @@ class ApiClient:
     @property
     def api_url(self) -> str:
         return self._settings.api_url
+
+    @property
+    def limits(self) -> HttpLimits:
+        return self._limits
 
     @property
     def closed(self) -> bool:
@@ -251,6 +288,14 @@ class ApiClient:
                     sent_at = datetime.now(UTC)
                     self._stats.add(requests=1)
                 answer = send()
+                if len(answer.body) > self._limits.max_response_bytes:  # another transport
+                    raise ResponseTooLarge(self._limits.max_response_bytes, answer.status)
+            except ResponseTooLarge as large:
+                cause = self._too_large(large)
+                if uncertain is not None and not refuses_writes(large.status):
+                    raise uncertain(cause, large.status, b"", sent_at) from None
+                raise self.error(self.profile.errors.base, f"{attempts.label} failed: {cause}",
+                                 large.status) from None
             except TRANSPORT_ERRORS as exc:
                 cause = describe(exc)
                 if uncertain is not None and _may_have_been_sent(exc):
@@ -269,15 +314,39 @@ class ApiClient:
                 if uncertain is not None and not refuses_writes(status):
                     raise uncertain(cause, status, body, sent_at)
             try:
-                delay = attempts.next_delay(cause, retry_after, status=status)
+                delay = attempts.next_delay(cause, retry_after, status=status,
+                                            max_retry_after=self._limits.max_retry_after)
+            except WaitTooLong as wait:
+                raise self.error(self.profile.errors.base,
+                                 self._wait_refused(attempts.label, cause, wait.seconds),
+                                 status, body if api_call else b"") from None
             except RetriesSpent as spent:
                 raise self.error(self.profile.errors.base,
                                  f"{spent} ({self.profile.name} kept failing: run again later)",
                                  status, body if api_call else b"") from None
             self._stats.add(retries=1)
-            self.log.warning("%s: %s; attempt %d, trying again in %.1fs",
-                             attempts.label, self.scrub(cause), attempts.count, delay)
+            self.log.warning("%s: %s; attempt %d, trying again in %.1fs%s",
+                             attempts.label, self.scrub(cause), attempts.count, delay,
+                             ", as Retry-After asks" if parse_retry_after(retry_after) is not None
+                             else "")
             self._sleep(delay)
+
+    def _too_large(self, large: ResponseTooLarge) -> str:
+        """Why a body was refused, naming the cap and the setting that raises it."""
+        declared = "" if large.declared is None else f", Content-Length {large.declared}"
+        return (f"{self.profile.name} sent a body larger than the {_size(large.limit)} cap "
+                f"(HTTP {large.status}{declared}): raise {HttpLimits.response_setting} if "
+                "answers this large are expected")
+
+    def _wait_refused(self, label: str, cause: str, seconds: float) -> str:
+        """A ``Retry-After`` too long to sit out: when to run again, in UTC, to the minute
+        after the wait ends."""
+        when = datetime.now(UTC) + timedelta(seconds=seconds)
+        if when.second or when.microsecond:
+            when = when.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return (f"{label} failed: {self.profile.name} answered {cause} and asks to wait "
+                f"{math.ceil(seconds)} s: run again after {when:%Y-%m-%d %H:%M} UTC "
+                f"({HttpLimits.retry_after_setting} is {self._limits.max_retry_after:g} s)")
 
     def _fetch_token(self) -> tuple[str, float]:
         request = self.token_request()
@@ -300,7 +369,16 @@ class ApiClient:
             raise self.error(self.profile.errors.base, f"{label} answered HTTP {status}"
                              f"{self.error_detail(body, full=False)}: check "
                              f"{self.profile.token_url_setting}", status, body)
-        data = json_object(body)
+        try:
+            data = load_json(body)
+        except JsonTooDeep as exc:  # the body is not shown: it may hold the token
+            raise self.profile.errors.base(
+                f"{label} answered with a body that {exc}: check "
+                f"{self.profile.token_url_setting}", status=status) from None
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
             raise self.profile.errors.base(
@@ -313,12 +391,17 @@ class ApiClient:
 
     def json_body(self, method: str, path: str, status: int, body: bytes) -> tuple[str, Any]:
         """A 2xx body as text (JSON travels as UTF-8, RFC 8259) and parsed; a body that is
-        neither is an error naming the API URL."""
+        neither, or nests too deep to parse, is an error naming the API URL."""
+        profile = self.profile
         try:
+            check_json_depth(body)
             text = body.decode("utf-8")
             return text, json.loads(text)
+        except JsonTooDeep as exc:
+            raise self.error(profile.errors.base, f"{profile.name} answered {method} {path} "
+                             f"with a body that {exc}: check {profile.api_url}",
+                             status) from None
         except ValueError:  # UnicodeDecodeError is one
-            profile = self.profile
             raise self.error(
                 profile.errors.base, f"{profile.name} answered {method} {path} with a body that "
                 f"is not JSON (body: {clip(body.decode('utf-8', 'replace'))}): check "
@@ -349,6 +432,12 @@ class ApiClient:
     def check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"{type(self).__name__} is closed")
+
+
+def _size(limit: int) -> str:
+    """A cap as the setting gives it (whole MiB), or in bytes when it is not one."""
+    mib = 1024 * 1024
+    return f"{limit // mib} MiB" if limit % mib == 0 else f"{limit} bytes"
 
 
 # Answers that prove a write was not carried out (a rate or concurrency limit, an API down).

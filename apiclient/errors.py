@@ -43,3 +43,26 @@ class RetriesSpent(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ResponseTooLarge(Exception):
+    """Internal to the core: an answer's body is larger than the cap (``limit`` bytes), as its
+    ``Content-Length`` declared (``declared``) or as it was read. The client turns it into its
+    API's error, naming the call and the setting."""
+
+    def __init__(self, limit: int, status: int, declared: int | None = None) -> None:
+        super().__init__(f"HTTP {status} with a body over {limit} bytes")
+        self.limit = limit
+        self.status = status
+        self.declared = declared
+
+
+class WaitTooLong(Exception):
+    """Internal to the core: the server asks to wait ``seconds`` before the next attempt,
+    longer than a run waits out. The client turns it into its API's error, saying when to
+    run again."""
+
+    def __init__(self, seconds: float, status: int | None = None) -> None:
+        super().__init__(f"asks to wait {seconds:.0f} s")
+        self.seconds = seconds
+        self.status = status

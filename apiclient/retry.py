@@ -5,8 +5,10 @@ treat 429 and the gateway-style 5xx answers as passing trouble, and so are timeo
 connections dropped mid-answer. Waits grow
 exponentially with full jitter (AWS's "full jitter": a random wait between 0 and the exponential
 step) so that the worker threads that all hit a 429 at once do not come back in step. A
-``Retry-After`` sent by the server wins over the computed wait. Two bounds apply together: a
-number of attempts and a total time, so a run never hangs on a sick API.
+``Retry-After`` sent by the server wins over the computed wait, up to a cap (the setting
+``GO1SYNC_MAX_RETRY_AFTER``): a longer one fails the call at once, since a run that sleeps
+an hour in silence looks hung, and the user is better told when to run again. Two bounds apply
+together: a number of attempts and a total time, so a run never hangs on a sick API.
 
 Why not ``urllib3.util.Retry``: the clients need what it cannot do between two attempts (a new
 token after a 401, refusing to repeat a write whose answer was lost, a total time budget with
@@ -17,6 +19,7 @@ here, which is small.
 from __future__ import annotations
 
 import http.client
+import math
 import random
 import time
 from collections.abc import Callable
@@ -26,7 +29,7 @@ from typing import Literal
 
 import urllib3.exceptions
 
-from apiclient.errors import RetriesSpent
+from apiclient.errors import RetriesSpent, WaitTooLong
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -138,9 +141,15 @@ class Attempts:
         return self.clock() - self.started
 
     def next_delay(self, cause: str, retry_after: str | None = None, *,
-                   status: int | None = None) -> float:
-        """The wait before trying again after a retryable failure; :class:`RetriesSpent`
-        (saying how many attempts in how long, and why) when the budget is spent."""
+                   status: int | None = None, max_retry_after: float = math.inf) -> float:
+        """The wait before trying again after a retryable failure; :class:`WaitTooLong` when
+        the server's ``Retry-After`` asks for more than ``max_retry_after`` seconds (checked
+        first: however many attempts are left, the user needs to know when to come back);
+        :class:`RetriesSpent` (saying how many attempts in how long, and why) when the budget
+        is spent."""
+        asked = parse_retry_after(retry_after)
+        if asked is not None and asked > max_retry_after:
+            raise WaitTooLong(asked, status)
         elapsed = self.elapsed()
         if (self.count >= self.policy.max_attempts + self.extra
                 or elapsed >= self.policy.max_total_seconds):

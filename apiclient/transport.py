@@ -12,6 +12,12 @@ from the environment (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY``
 the API's host and used for every call, the CA bundle is ``REQUESTS_CA_BUNDLE`` or
 ``CURL_CA_BUNDLE`` when set, else certifi's. Retries and redirects are left to the caller:
 urllib3 raises the transport's own error and returns a 3xx as it came.
+
+A body is read in chunks up to a cap (``GO1SYNC_MAX_RESPONSE_MIB``), never whole: a 300 MB
+page once took 2.8 GB of memory. A ``Content-Length`` over the cap fails before anything is
+read, and the cap counts the body as unpacked (urllib3 inflates gzip no further than asked),
+so at most cap + 1 bytes are ever held; the connection of a refused body is closed, not
+drained. The cap bounds the body as sent and as unpacked alike.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+
+from apiclient.errors import ResponseTooLarge
 
 
 @dataclass(frozen=True)
@@ -63,10 +71,40 @@ def ca_bundle() -> str:
     return str(certifi.where())
 
 
-class PoolTransport:
-    """Keep-alive connections for up to ``connections`` requests at once per host."""
+CHUNK_BYTES = 1 << 16
 
-    def __init__(self, url: str, connections: int) -> None:
+
+def declared_length(headers: Mapping[str, str]) -> int | None:
+    """The ``Content-Length`` an answer declares, or ``None`` when absent or unreadable."""
+    value = (headers.get("Content-Length") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def read_capped(response: urllib3.BaseHTTPResponse, limit: int) -> bytes:
+    """The body of ``response``, unpacked, or :class:`ResponseTooLarge` once it is found to
+    be over ``limit`` bytes: from its ``Content-Length``, or after reading ``limit`` + 1."""
+    declared = declared_length(response.headers)
+    if declared is not None and declared > limit:
+        response.close()  # not drained: the rest may be hundreds of megabytes
+        raise ResponseTooLarge(limit, response.status, declared)
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = response.read(min(CHUNK_BYTES, limit + 1 - size), decode_content=True)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+        size += len(part)
+    response.close()
+    raise ResponseTooLarge(limit, response.status, declared)
+
+
+class PoolTransport:
+    """Keep-alive connections for up to ``connections`` requests at once per host; bodies
+    over ``max_body_bytes`` raise :class:`ResponseTooLarge`."""
+
+    def __init__(self, url: str, connections: int, *, max_body_bytes: int) -> None:
+        self._max_body = max_body_bytes
         size, certs = max(1, connections), ca_bundle()
         proxy = environment_proxy(url)
         self._pool: urllib3.PoolManager = (
@@ -78,8 +116,12 @@ class PoolTransport:
              body: bytes | None = None, timeout: tuple[float, float]) -> Answer:
         response = self._pool.request(
             method, url, headers=dict(headers), body=body, retries=False, redirect=False,
-            timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]), preload_content=True)
-        return Answer(response.status, response.headers, response.data)
+            timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]), preload_content=False)
+        try:
+            return Answer(response.status, response.headers,
+                          read_capped(response, self._max_body))
+        finally:
+            response.release_conn()
 
     def close(self) -> None:
         self._pool.clear()

@@ -41,10 +41,10 @@ def _run(name: str, action: Callable[[], str]) -> Check:
 
 def _go1_checks(config: Config) -> list[Check]:
     try:
-        go1 = config.go1()
+        go1, limits = config.go1(), config.http_limits()
     except SettingsError as exc:
         return [Check("Go1 settings", False, str(exc))]
-    with Go1Client(go1) as client:
+    with Go1Client(go1, limits=limits) as client:
         return [_run("Go1 credentials and scope lo.read", partial(go1_probes.library, client)),
                 _run("Go1 scope enrollment.read",
                      partial(go1_probes.enrollments, client, go1)),
@@ -53,10 +53,10 @@ def _go1_checks(config: Config) -> list[Check]:
 
 def _l360_checks(config: Config) -> list[Check]:
     try:
-        l360 = config.l360()
+        l360, limits = config.l360(), config.http_limits()
     except SettingsError as exc:
         return [Check("360Learning settings", False, str(exc))]
-    with L360Client(l360) as client:
+    with L360Client(l360, limits=limits) as client:
         checks = [_run("360Learning credentials and scope integrations:read",
                        partial(l360_probes.credentials, client, l360))]
         for n, group_id in enumerate(l360.group_ids):

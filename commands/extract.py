@@ -20,5 +20,6 @@ def run_extract(config: Config, streams: Sequence[str], since: datetime | None =
     options = {"streams": list(streams), "since": since.isoformat() if since else None}
     with run_session(path, "extract", options, config.memory_limit()) as session:
         report = RunReport("extract", session.run_id, path)
-        stages.extract(session, report, settings, streams, since, progress)
+        stages.extract(session, report, settings, streams, since, progress,
+                       limits=config.http_limits())
         return stages.finish(session, report)

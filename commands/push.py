@@ -25,5 +25,6 @@ def run_push(config: Config, progress: ProgressFn = lambda kind, count: None) ->
     path = config.warehouse_path()
     with run_session(path, "push", {}, config.memory_limit()) as session:
         report = RunReport("push", session.run_id, path)
-        stages.push_changes(session, report, settings, progress=progress)
+        stages.push_changes(session, report, settings, progress=progress,
+                            limits=config.http_limits())
         return stages.finish(session, report)

@@ -27,7 +27,7 @@ def run_reconcile(config: Config, requeue: bool = False) -> tuple[Report, int]:
                      config.memory_limit()) as session:
         con = session.con
         integration = pushed_integration(con)
-        with L360Client(settings) as client:
+        with L360Client(settings, limits=config.http_limits()) as client:
             read_back(con, client, integration, session.run_id)
         run_project(con, project, session.run_id)
         report = build_report(con, session.run_id)

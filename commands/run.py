@@ -27,15 +27,16 @@ def run_pipeline(config: Config, only: str | None = None, since: datetime | None
                  dry_run: bool = False, lock_wait: float = 0.0) -> RunReport:
     streams, parts = JOBS[only]
     go1 = config.go1()
+    limits = config.http_limits()
     project = project_for(config)
     l360 = None if dry_run else config.l360()  # settings checked before anything runs
     path = config.warehouse_path()
     options = {"only": only, "since": since.isoformat() if since else None, "dry_run": dry_run}
     with run_session(path, "run", options, config.memory_limit(), lock_wait) as session:
         report = RunReport("run", session.run_id, path)
-        stages.extract(session, report, go1, streams, since)
+        stages.extract(session, report, go1, streams, since, limits=limits)
         stages.transform(session, report, project)
         stages.plan(session, report)
         if l360 is not None:
-            stages.push_changes(session, report, l360, parts)
+            stages.push_changes(session, report, l360, parts, limits=limits)
         return stages.finish(session, report)

@@ -19,15 +19,15 @@ from load.changes import make_plan
 from load.client import L360Client
 from load.push import ALL_PARTS, push
 from load.result import ProgressFn as PushProgressFn
-from settings import Go1Settings, L360Settings
+from settings import Go1Settings, HttpLimits, L360Settings
 from warehouse.models import Project, run_project
 from warehouse.session import RunSession
 
 
 def extract(session: RunSession, report: RunReport, settings: Go1Settings,
             streams: Sequence[str], since: datetime | None,
-            progress: ProgressFn = lambda stats: None) -> None:
-    with Go1Client(settings) as client:
+            progress: ProgressFn = lambda stats: None, *, limits: HttpLimits) -> None:
+    with Go1Client(settings, limits=limits) as client:
         report.streams = run_streams(session.con, client, settings, session.run_id, streams,
                                      since, progress)
 
@@ -42,8 +42,9 @@ def plan(session: RunSession, report: RunReport) -> None:
 
 def push_changes(session: RunSession, report: RunReport, settings: L360Settings,
                  parts: frozenset[str] = ALL_PARTS,
-                 progress: PushProgressFn = lambda kind, count: None) -> None:
-    with L360Client(settings) as client:
+                 progress: PushProgressFn = lambda kind, count: None, *,
+                 limits: HttpLimits) -> None:
+    with L360Client(settings, limits=limits) as client:
         report.pushed = push(session.con, client, settings, session.run_id, progress,
                              parts=parts)
 

@@ -28,7 +28,7 @@ from apiclient.text import json_object
 from apiclient.transport import Answer, Transport
 from extract.endpoints import ENDPOINTS, ENROLLMENTS_OPENAPI_SERVER_PATH, ENROLLMENTS_PATH
 from extract.errors import AuthError, ExtractError, ScopeError, ScrollExpired
-from settings import Go1Settings
+from settings import DEFAULT_HTTP_LIMITS, Go1Settings, HttpLimits
 
 API_VERSION = "2025-01-01"
 DEFAULT_TOKEN_LIFETIME = 43200.0  # the contract's expires_in, used if Go1 leaves it out
@@ -76,10 +76,12 @@ class Go1Client(ApiClient):
     def __init__(self, settings: Go1Settings, *, timeout: tuple[float, float] = (5.0, 60.0),
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
                  transport: Transport | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 limits: HttpLimits = DEFAULT_HTTP_LIMITS) -> None:
         # One connection per request in flight, plus the caller's own thread.
         super().__init__(settings, timeout=timeout, retry=retry, sleep=sleep, clock=clock,
-                         transport=transport, connections=settings.max_in_flight + 1)
+                         transport=transport, connections=settings.max_in_flight + 1,
+                         limits=limits)
         self._go1 = settings
         # Bounds direct get() calls from the caller's own threads too, not only submit().
         self._slots = threading.BoundedSemaphore(settings.max_in_flight)

@@ -35,7 +35,7 @@ from apiclient.transport import Answer, Transport
 from load.endpoints import ENDPOINTS
 from load.errors import AuthError, LoadError, NotFound, ScopeError, SubmitUncertain
 from load.limiter import RateLimiter
-from settings import L360Settings
+from settings import DEFAULT_HTTP_LIMITS, HttpLimits, L360Settings
 
 API_VERSION = "v2.0"
 TOKEN_PATH = "/api/v2/oauth2/token"
@@ -122,10 +122,12 @@ class L360Client(ApiClient):
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  transport: Transport | None = None,
-                 reads_per_second: int = 50, writes_per_second: int = 10) -> None:
+                 reads_per_second: int = 50, writes_per_second: int = 10,
+                 limits: HttpLimits = DEFAULT_HTTP_LIMITS) -> None:
         # Reads and writes of several threads (bulk polls, results pages) at once.
         super().__init__(settings, timeout=timeout, retry=retry, sleep=sleep, clock=clock,
-                         transport=transport, connections=4, stats=L360Stats())
+                         transport=transport, connections=4, limits=limits,
+                         stats=L360Stats())
         self._l360 = settings
         self.read_limiter = RateLimiter(reads_per_second, clock=clock, sleep=sleep)
         self.write_limiter = RateLimiter(writes_per_second, clock=clock, sleep=sleep)

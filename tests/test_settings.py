@@ -54,9 +54,79 @@ def test_plain_http_or_odd_urls_are_refused(url: str) -> None:
         load_config(env={**GO1_ENV, "GO1_API_URL": url}).go1()
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8701", "http://localhost:1", "http://[::1]:5"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8701", "http://localhost:1", "http://[::1]:5",
+                                 "http://localhost", "https://gateway.go1.com",
+                                 "https://auth.go1.com/oauth/token", "https://acme.mygo1.com:8443"])
 def test_plain_http_is_accepted_on_loopback(url: str) -> None:
     assert load_config(env={**GO1_ENV, "GO1_API_URL": url}).go1().api_url == url
+
+
+# URLs that the check's parser and the sender's parser (urllib3) could read as different hosts,
+# or that carry what a base URL must not: each is refused with one line naming the setting.
+DISGUISES = [
+    ("http://evil.invalid\\@127.0.0.1", "backslash"),  # urllib3 sends to evil.invalid
+    ("https://127.0.0.1\\@evil.invalid", "backslash"),
+    ("http://user@127.0.0.1", "user info"),
+    ("http://:pass@127.0.0.1:8701", "user info"),
+    ("https://user:pass@gateway.go1.com", "user info"),
+    ("http://a@b@127.0.0.1", "user info"),
+    ("http://127.0.0.1%2f@evil.invalid", "user info"),
+    ("http://%31%32%37.0.0.1", "percent-encoded"),  # urllib3 decodes it to 127.0.0.1
+    ("http://127.0.0.1%2eevil.invalid", "percent-encoded"),
+    ("http://[::1%25eth0]:5", "percent-encoded"),
+    ("http://127.0.0.1 .evil.invalid", "whitespace or a control character"),
+    ("http://127.0.0.1\t.evil.invalid", "whitespace or a control character"),
+    ("http://127.0.0.1\x00.evil.invalid", "whitespace or a control character"),
+    ("http://local\u200bhost", "whitespace or a control character"),
+    ("http://", "no host"),
+    ("http:///path", "no host"),
+    ("http:127.0.0.1", "no host"),
+    ("http://:8701", "no host"),
+    ("http://127.0.0.1:80:80", "not a URL"),
+    ("http://localhost:99999", "not a URL"),
+    ("https://b\u00fccher.example", "host"),
+    ("http://127.0.0.1#@evil.invalid", "query or fragment"),
+    ("http://127.0.0.1?@evil.invalid", "query or fragment"),
+    ("http://evil.invalid#@127.0.0.1", "query or fragment"),
+    ("http://2130706433", "loopback hosts only"),  # 127.0.0.1 to the resolver, not to the check
+    ("http://localhost.evil.invalid", "loopback hosts only"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), DISGUISES)
+def test_urls_two_parsers_could_read_differently_are_refused(url: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_config(env={**GO1_ENV, "GO1_API_URL": url}).go1()
+    message = str(caught.value)
+    assert message.startswith("invalid setting GO1_API_URL (from environment variable "
+                              "GO1_API_URL)")
+    assert reason in message
+    assert "\n" not in message
+
+
+def test_a_url_with_a_password_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_config(env={**GO1_ENV, "L360_API_URL": "https://me:hunter2@app.360learning.com",
+                         "L360_CLIENT_ID": "c", "L360_CLIENT_SECRET": "s",
+                         "L360_GROUP_IDS": "g", "L360_ADMIN_EMAIL": "a@b.co"}).l360()
+    assert "L360_API_URL" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_every_url_setting_is_checked_the_same_way() -> None:
+    for name in ("GO1_AUTH_URL", "GO1_API_URL"):
+        with pytest.raises(SettingsError, match=f"invalid setting {name} .*backslash"):
+            load_config(env={**GO1_ENV, name: "http://evil.invalid\\@127.0.0.1"}).go1()
+    with pytest.raises(SettingsError, match="invalid setting GO1_PORTAL_URL .*user info"):
+        load_config(env={"GO1_PORTAL_URL": "https://x@acme.mygo1.com"}).portal_url()
+
+
+def test_http_limits_come_from_the_settings() -> None:
+    limits = load_config(env={}).http_limits()
+    assert (limits.max_response_bytes, limits.max_retry_after) == (64 * 1024 * 1024, 120.0)
+    limits = load_config(env={"GO1SYNC_MAX_RESPONSE_MIB": "2",
+                              "GO1SYNC_MAX_RETRY_AFTER": "30"}).http_limits()
+    assert (limits.max_response_bytes, limits.max_retry_after) == (2 * 1024 * 1024, 30.0)
 
 
 def test_memory_limit_takes_an_amount() -> None:

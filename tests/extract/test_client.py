@@ -8,9 +8,12 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -56,6 +59,23 @@ class StubGo1(ScriptedStub):
                 return self.api_script.popleft()
         return json_answer(200, {"total": 1, "hits": [{"id": "1"}]})
 
+    @staticmethod
+    def _respond(handler: BaseHTTPRequestHandler, action: Action) -> None:
+        """The base's answers, plus ``("chunked", status, bytes)``: a body sent in chunks with
+        no Content-Length, so the client learns its size only by reading it."""
+        if action[0] != "chunked":
+            ScriptedStub._respond(handler, action)
+            return
+        _, status, data = action
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for start in range(0, len(data), 1 << 16):
+            chunk = data[start:start + (1 << 16)]
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        handler.wfile.write(b"0\r\n\r\n")
+
 
 # -- fixtures ---------------------------------------------------------------------------------
 
@@ -80,13 +100,15 @@ def make_client(stub: StubGo1, sleeps: list[float]) -> Iterator[MakeClient]:
     clients: list[Go1Client] = []
 
     def make(*, secret: str = CLIENT_SECRET, max_in_flight: int = 4,
-             **kwargs: Any) -> Go1Client:
-        settings = load_config(env={
+             env: dict[str, str] | None = None, **kwargs: Any) -> Go1Client:
+        config = load_config(env={
             "GO1_AUTH_URL": stub.url + TOKEN_PATH, "GO1_API_URL": stub.url,
             "GO1_CLIENT_ID": CLIENT_ID, "GO1_CLIENT_SECRET": secret,
-            "GO1SYNC_MAX_IN_FLIGHT": str(max_in_flight)}).go1()
+            "GO1SYNC_MAX_IN_FLIGHT": str(max_in_flight), **(env or {})})
+        settings = config.go1()
         kwargs.setdefault("sleep", sleeps.append)
         kwargs.setdefault("timeout", (2.0, 5.0))
+        kwargs.setdefault("limits", config.http_limits())
         client = Go1Client(settings, **kwargs)
         clients.append(client)
         return client
@@ -409,6 +431,173 @@ def test_404_without_scroll_is_a_plain_error(stub: StubGo1, make_client: MakeCli
     with pytest.raises(ExtractError, match="check GO1_API_URL") as caught:
         client.get("/nowhere")
     assert not isinstance(caught.value, ScrollExpired)
+
+
+# -- bounds: the size of an answer, its nesting, the wait it asks for -------------------------
+
+MIB = 1024 * 1024
+
+
+def page_of(size: int) -> bytes:
+    """A valid Go1 page of exactly ``size`` bytes."""
+    head, tail = b'{"total": 1, "hits": [{"id": "1", "pad": "', b'"}]}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+@pytest.mark.parametrize("sent", ["with Content-Length", "chunked", "gzip"])
+def test_a_body_over_the_cap_fails_in_one_line(stub: StubGo1, make_client: MakeClient,
+                                               sleeps: list[float], sent: str) -> None:
+    body = page_of(MIB + 1)
+    stub.api_script.append({
+        "with Content-Length": ("raw", 200, body, {}),
+        "chunked": ("chunked", 200, body),
+        # small on the wire, over the cap once unpacked
+        "gzip": ("raw", 200, gzip.compress(body), {"Content-Encoding": "gzip"}),
+    }[sent])
+    client = make_client(env={"GO1SYNC_MAX_RESPONSE_MIB": "1"})
+    with pytest.raises(ExtractError) as caught:
+        client.get("/learning-objects")
+    message = str(caught.value)
+    assert message.startswith("GET /learning-objects failed: Go1 sent a body larger than the "
+                              "1 MiB cap (HTTP 200")
+    assert message.endswith("raise GO1SYNC_MAX_RESPONSE_MIB if answers this large are expected")
+    assert "\n" not in message
+    assert caught.value.status == 200
+    assert len(stub.api_calls()) == 1  # not retried: the next answer would be as large
+    assert sleeps == []
+    assert client.get("/learning-objects").status == 200  # the client goes on working
+
+
+def test_a_body_at_the_cap_is_read(stub: StubGo1, make_client: MakeClient) -> None:
+    stub.api_script.append(("chunked", 200, page_of(MIB)))
+    client = make_client(env={"GO1SYNC_MAX_RESPONSE_MIB": "1"})
+    page = client.get("/learning-objects")
+    assert len(page.text) == MIB
+    assert page.data["total"] == 1
+
+
+def test_a_token_answer_over_the_cap_fails_in_one_line(stub: StubGo1,
+                                                       make_client: MakeClient) -> None:
+    stub.token_script.append(("raw", 200, page_of(MIB + 1), {}))
+    client = make_client(env={"GO1SYNC_MAX_RESPONSE_MIB": "1"})
+    with pytest.raises(ExtractError, match=r"^Go1 token request POST /oauth/token failed: Go1 "
+                       r"sent a body larger than the 1 MiB cap \(HTTP 200, Content-Length "
+                       r"\d+\): raise GO1SYNC_MAX_RESPONSE_MIB"):
+        client.get("/learning-objects")
+    assert stub.api_calls() == []
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize("body", ["[" * DEEP + "]" * DEEP,
+                                  '{"a":' * DEEP + "1" + "}" * DEEP])
+def test_a_page_nested_too_deep_is_one_line(stub: StubGo1, make_client: MakeClient,
+                                            body: str) -> None:
+    stub.api_script.append(("raw", 200, body, {}))
+    client = make_client()
+    with pytest.raises(ExtractError) as caught:
+        client.get("/learning-objects")
+    assert str(caught.value) == ("Go1 answered GET /learning-objects with a body that nests "
+                                 "deeper than 512 levels: check GO1_API_URL")
+
+
+def test_nesting_is_counted_outside_strings_only(stub: StubGo1,
+                                                 make_client: MakeClient) -> None:
+    at_the_limit = "[" * 512 + "]" * 512
+    in_a_string = json.dumps({"s": "[{" * 5000 + '\\"[['})
+    stub.api_script.extend([("raw", 200, at_the_limit, {}), ("raw", 200, in_a_string, {}),
+                            ("raw", 200, "[" + at_the_limit + "]", {})])
+    client = make_client()
+    assert client.get("/a").text == at_the_limit
+    assert client.get("/b").data == json.loads(in_a_string)
+    with pytest.raises(ExtractError, match="nests deeper than 512 levels"):
+        client.get("/c")
+
+
+def test_an_error_body_nested_too_deep_is_shown_clipped(stub: StubGo1,
+                                                        make_client: MakeClient) -> None:
+    stub.api_script.append(("raw", 400, "[" * DEEP + "]" * DEEP, {}))
+    client = make_client()
+    with pytest.raises(ExtractError) as caught:
+        client.get("/a")
+    assert str(caught.value).startswith("Go1 refused GET /a: HTTP 400 (body: [[[[")
+    assert caught.value.code is None
+
+
+def test_a_token_answer_nested_too_deep_is_one_line(stub: StubGo1,
+                                                    make_client: MakeClient) -> None:
+    stub.token_script.append(("raw", 200, '{"a":' * DEEP + "1" + "}" * DEEP, {}))
+    client = make_client()
+    with pytest.raises(ExtractError, match=r"^Go1 token request POST /oauth/token answered with "
+                       r"a body that nests deeper than 512 levels: check GO1_AUTH_URL$"):
+        client.get("/a")
+
+
+def run_again_after(message: str) -> datetime:
+    found = re.search(r"run again after (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", message)
+    assert found, message
+    return datetime.strptime(found[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "in an hour"])
+def test_a_retry_after_over_the_cap_fails_at_once_saying_when(
+        stub: StubGo1, make_client: MakeClient, sleeps: list[float], retry_after: str) -> None:
+    if retry_after == "in an hour":  # the HTTP-date form
+        retry_after = (datetime.now(UTC) + timedelta(hours=1)).strftime(
+            "%a, %d %b %Y %H:%M:%S GMT")
+    stub.api_script.append(go1_error(429, "TOO_MANY_REQUESTS", "quota spent",
+                                     {"Retry-After": retry_after}))
+    client = make_client()
+    before = datetime.now(UTC)
+    with pytest.raises(ExtractError) as caught:
+        client.get("/enrollments")
+    after = datetime.now(UTC)
+    message = str(caught.value)
+    assert message.startswith("GET /enrollments failed: Go1 answered HTTP 429 TOO_MANY_REQUESTS "
+                              "quota spent and asks to wait ")
+    assert re.search(r"asks to wait (3600|359\d) s: run again after ", message), message
+    assert message.endswith("(GO1SYNC_MAX_RETRY_AFTER is 120 s)")
+    when = run_again_after(message)
+    assert before + timedelta(seconds=3540) <= when <= after + timedelta(seconds=3660)
+    assert sleeps == []
+    assert len(stub.api_calls()) == 1
+    assert caught.value.status == 429
+    assert caught.value.code == "TOO_MANY_REQUESTS"
+
+
+def test_a_retry_after_within_the_cap_is_waited_and_logged(
+        stub: StubGo1, make_client: MakeClient, sleeps: list[float],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="go1sync.extract")
+    stub.api_script.extend([go1_error(429, "TOO_MANY_REQUESTS", "wait", {"Retry-After": "120"}),
+                            go1_error(429, "TOO_MANY_REQUESTS", "wait", {"Retry-After": "30"})])
+    client = make_client(env={"GO1SYNC_MAX_RETRY_AFTER": "120"})
+    assert client.get("/a").status == 200
+    assert sleeps == [120.0, 30.0]
+    assert "trying again in 120.0s, as Retry-After asks" in caplog.text
+
+
+def test_the_retry_after_cap_is_a_setting(stub: StubGo1, make_client: MakeClient,
+                                          sleeps: list[float]) -> None:
+    stub.api_script.append(go1_error(429, "TOO_MANY_REQUESTS", "wait", {"Retry-After": "30"}))
+    client = make_client(env={"GO1SYNC_MAX_RETRY_AFTER": "10"})
+    with pytest.raises(ExtractError, match=r"asks to wait 30 s: run again after .* UTC "
+                       r"\(GO1SYNC_MAX_RETRY_AFTER is 10 s\)$"):
+        client.get("/a")
+    assert sleeps == []
+
+
+def test_a_token_call_asked_to_wait_too_long_fails_at_once(stub: StubGo1,
+                                                           make_client: MakeClient,
+                                                           sleeps: list[float]) -> None:
+    stub.token_script.append(go1_error(503, "UNAVAILABLE", "maintenance",
+                                       {"Retry-After": "3600"}))
+    client = make_client()
+    with pytest.raises(ExtractError, match=r"^Go1 token request POST /oauth/token failed: Go1 "
+                       r"answered HTTP 503 UNAVAILABLE and asks to wait 3600 s: run again after "):
+        client.get("/a")
+    assert sleeps == []
 
 
 # -- concurrency and lifecycle ----------------------------------------------------------------

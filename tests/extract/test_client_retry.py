@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 import urllib3.exceptions
 
-from apiclient.errors import RetriesSpent
+from apiclient.errors import RetriesSpent, WaitTooLong
 from apiclient.retry import (
     Attempts,
     RetryPolicy,
@@ -107,3 +107,13 @@ def test_attempts_stop_at_the_count_and_allow_an_extra() -> None:
     now[0] = 2.25
     with pytest.raises(RetriesSpent, match=r"^GET /x failed after 3 attempts in 2\.2s: HTTP 503"):
         attempts.next_delay("HTTP 503", status=503)
+
+
+def test_a_retry_after_over_the_bound_is_refused_before_the_budget_is_counted() -> None:
+    attempts = Attempts(RetryPolicy(max_attempts=1), "GET /x", lambda: 0.0)
+    attempts.count = 1  # spent, yet the user is told how long the server asked to wait
+    with pytest.raises(WaitTooLong) as refused:
+        attempts.next_delay("HTTP 429", "3600", status=429, max_retry_after=120)
+    assert (refused.value.seconds, refused.value.status) == (3600.0, 429)
+    attempts.count = 0
+    assert attempts.next_delay("HTTP 429", "120", max_retry_after=120) == 120.0

@@ -7,6 +7,8 @@ tests assert exact waits without waiting for them.
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from load import (
     SubmitUncertain,
     is_repeatable,
 )
+from settings import HttpLimits, load_config
 from tests.load.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -244,6 +247,89 @@ def test_a_read_that_times_out_or_is_dropped_is_retried(stub: StubL360,
     assert len(stub.api_calls()) == 3
 
 
+# -- bounds: the size of an answer, its nesting, the wait it asks for -------------------------
+
+MIB = 1024 * 1024
+DEEP = 100_000
+
+
+def one_mib_cap() -> HttpLimits:
+    return load_config(env={"GO1SYNC_MAX_RESPONSE_MIB": "1"}).http_limits()
+
+
+def test_a_body_over_the_cap_fails_in_one_line(stub: StubL360, make_client: MakeClient,
+                                               clock: FakeClock) -> None:
+    body = b"[" + b'"x",' * (MIB // 4) + b'"x"]'
+    stub.api_script.append(("raw", 200, body, {}))
+    client = make_client(limits=one_mib_cap())
+    with pytest.raises(LoadError) as caught:
+        client.get("/api/v2/users")
+    assert str(caught.value) == (
+        f"GET /api/v2/users failed: 360Learning sent a body larger than the 1 MiB cap (HTTP "
+        f"200, Content-Length {len(body)}): raise GO1SYNC_MAX_RESPONSE_MIB if answers this large "
+        "are expected")
+    assert len(stub.api_calls()) == 1
+    assert clock.sleeps == []
+
+
+def test_a_submit_answered_over_the_cap_is_uncertain(stub: StubL360, make_client: MakeClient
+                                                     ) -> None:
+    """The submit was answered 202: it started, though its answer could not be read."""
+    stub.api_script.append(("raw", 202, b'{"id": "' + b"0" * MIB + b'"}', {}))
+    client = make_client(limits=one_mib_cap())
+    with pytest.raises(SubmitUncertain) as caught:
+        client.put(COURSES, {"input": [COURSE]})
+    assert "a body larger than the 1 MiB cap" in str(caught.value)
+    assert "GO1SYNC_MAX_RESPONSE_MIB" in str(caught.value)
+    assert caught.value.status == 202
+    assert len(stub.submits()) == 1
+
+
+def test_the_default_cap_is_the_settings_default(stub: StubL360,
+                                                 make_client: MakeClient) -> None:
+    assert make_client().limits == load_config(env={}).http_limits()
+
+
+@pytest.mark.parametrize("body", ["[" * DEEP + "]" * DEEP,
+                                  '{"a":' * DEEP + "1" + "}" * DEEP])
+def test_an_answer_nested_too_deep_is_one_line(stub: StubL360, make_client: MakeClient,
+                                               body: str) -> None:
+    stub.api_script.append(("raw", 200, body, {}))
+    with pytest.raises(LoadError) as caught:
+        make_client().get("/api/v2/users")
+    assert str(caught.value) == ("360Learning answered GET /api/v2/users with a body that nests "
+                                 "deeper than 512 levels: check L360_API_URL")
+
+
+def test_a_retry_after_over_the_cap_fails_at_once_saying_when(
+        stub: StubL360, make_client: MakeClient, clock: FakeClock) -> None:
+    stub.api_script.append(api_error(429, "bulkOperationsConcurrencyLimitReached",
+                                     headers={"Retry-After": "3600"}))
+    before = datetime.now(UTC)
+    with pytest.raises(LoadError) as caught:
+        make_client().put(COURSES, {"input": [COURSE]})
+    message = str(caught.value)
+    assert not isinstance(caught.value, SubmitUncertain)  # a 429 says it was not accepted
+    assert message.startswith(f"PUT {COURSES} failed: 360Learning answered HTTP 429 "
+                              "bulkOperationsConcurrencyLimitReached A message. and asks to "
+                              "wait 3600 s: run again after ")
+    found = re.search(r"run again after (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", message)
+    assert found
+    when = datetime.strptime(found[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert before + timedelta(seconds=3540) <= when <= datetime.now(UTC) + timedelta(hours=1,
+                                                                                      minutes=1)
+    assert clock.sleeps == []
+    assert len(stub.submits()) == 1
+
+
+def test_a_retry_after_within_the_cap_is_still_waited(stub: StubL360, make_client: MakeClient,
+                                                      clock: FakeClock) -> None:
+    stub.api_script.append(json_answer(429, {"error": "tooManyRequests"},
+                                       {"Retry-After": "120"}))
+    assert make_client().get("/api/v2/users").status == 200
+    assert clock.sleeps == [120.0]
+
+
 # -- writes that must not run twice -----------------------------------------------------------
 
 
@@ -301,7 +387,7 @@ class FailingFirst:
     connection does."""
 
     def __init__(self, url: str) -> None:
-        self.inner = PoolTransport(url, 4)
+        self.inner = PoolTransport(url, 4, max_body_bytes=1 << 20)
         self.error: Exception | None = None
 
     def send(self, method: str, url: str, **kwargs: Any) -> Answer:
