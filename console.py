@@ -150,6 +150,9 @@ def plan(result: Plan) -> None:
     if result.closed_in_360:
         click.echo(f"{result.closed_in_360:,} attempt(s) changed in Go1 after 360Learning closed "
                    "them: not sent (360Learning never updates a completed attempt)")
+    if result.unsettled:
+        click.echo(f"{result.unsettled:,} row(s) wait for a bulk operation an earlier push left "
+                   "unsettled (settled first by the next push; `python cli.py status` lists it)")
     if result.share_changes:
         click.echo(f"{result.share_changes:,} share(s) to add or remove; new courses are shared "
                    "too once 360Learning gives their ids")
@@ -166,6 +169,15 @@ def pushed(result: PushResult, indent: str = "") -> None:
                    f"{c.rejected:>8,}")
     if not result.counts:
         click.echo(f"{indent}nothing new to push")
+    uncertain = sum(c.uncertain for c in result.counts.values())
+    if uncertain:
+        click.secho(f"{indent}{uncertain:,} row(s) submitted without an answer from 360Learning: "
+                    "held, and settled from its operations list before anything is sent "
+                    "again", fg="yellow")
+    for operation_id, kind, since in result.stuck_operations:
+        click.secho(f"{indent}bulk operation {operation_id} ({kind}, submitted {since}) is "
+                    "still running: left for the next run; its rows and their courses' "
+                    "statistics wait", fg="yellow")
     learners_without_account(result)
 
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from apiclient.paths import segment
 from load.client import L360Client
 from load.errors import BulkTimeout, LoadError, NotFound, SubmitUncertain
 
@@ -232,9 +233,11 @@ class BulkRunner:
         log.info("submitted %s of %d items: bulk operation %s", kind, len(items), operation.id)
         return operation
 
-    def wait(self, operation: BulkOperation) -> BulkOutcome:
-        """Poll until ``completed`` or ``error``, then read every page of the results."""
-        deadline = self._clock() + self.poll_timeout
+    def wait(self, operation: BulkOperation, timeout: float | None = None) -> BulkOutcome:
+        """Poll until ``completed`` or ``error``, then read every page of the results;
+        :class:`BulkTimeout` after ``timeout`` (default ``poll_timeout``) seconds."""
+        limit = self.poll_timeout if timeout is None else max(0.0, timeout)
+        deadline = self._clock() + limit
         delay = self.poll_initial
         while True:
             data = self._poll(operation)
@@ -247,7 +250,7 @@ class BulkRunner:
             if self._clock() >= deadline:
                 raise BulkTimeout(
                     f"bulk operation {operation.id} ({operation.kind}) is still {status} after "
-                    f"{self.poll_timeout:.0f}s: settle it on a later run",
+                    f"{limit:.0f}s: settle it on a later run",
                     operation_id=operation.id)
             self._sleep(delay)
             delay = min(delay * 2, self.poll_max)
@@ -266,8 +269,9 @@ class BulkRunner:
         """:meth:`submit` then :meth:`wait`."""
         return self.wait(self.submit(method, path, items))
 
-    def settle(self, operation_id: str) -> BulkOutcome:
-        """Wait on an operation submitted earlier, possibly by a process that has died.
+    def settle(self, operation_id: str, timeout: float | None = None) -> BulkOutcome:
+        """Wait on an operation submitted earlier, possibly by a process that has died, at
+        most ``timeout`` seconds (:class:`BulkTimeout` past it: leave it for a later run).
 
         It does not take one of this runner's slots (a 429 covers the platform's count).
         """
@@ -277,7 +281,7 @@ class BulkRunner:
             id=operation_id, location=f"{self.client.api_url}{OPERATIONS_PATH}/{operation_id}",
             kind=str(kind) if kind else "unknown",
             submitted_at=_parse_time(data.get("createdAt")) or datetime.now(UTC))
-        return self.wait(operation)
+        return self.wait(operation, timeout)
 
     def find_operations(self, *, kind: str | None = None, since: datetime | None = None,
                         status: str | None = None,
@@ -350,7 +354,7 @@ class BulkRunner:
         return data
 
     def _get_operation(self, operation_id: str) -> dict[str, Any]:
-        data = self.client.get(f"{OPERATIONS_PATH}/{operation_id}").data
+        data = self.client.get(f"{OPERATIONS_PATH}/{segment(operation_id)}").data
         if not isinstance(data, dict):
             raise LoadError(f"360Learning answered GET {OPERATIONS_PATH}/{operation_id} "
                             "without an operation object")
@@ -361,7 +365,7 @@ class BulkRunner:
             self._running.pop(operation_id, None)
 
     def _results(self, operation: BulkOperation, status: str) -> list[ItemResult]:
-        path = f"{OPERATIONS_PATH}/{operation.id}/results"
+        path = f"{OPERATIONS_PATH}/{segment(operation.id)}/results"
         try:
             entries = list(self.client.get_all(path))
         except LoadError as exc:

@@ -41,6 +41,7 @@ class Plan:
     attempts_without_account: int = 0
     users_listed: bool = False  # whether a 360Learning user list was read yet
     share_changes: int = 0  # known now; a course this push adds is shared once it has an id
+    unsettled: int = 0  # held until an operation an earlier push left is settled
     samples: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -91,4 +92,9 @@ def make_plan(con: duckdb.DuckDBPyConnection, samples: int = 3) -> Plan:
         plan.users_listed = bool(row[5])
     row = con.execute("SELECT count(*) FROM outbound.share_changes").fetchone()
     plan.share_changes = int(row[0]) if row else 0
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM outbound.course_changes WHERE held_reason = $r) "
+        "+ (SELECT count(*) FROM outbound.attempt_changes WHERE held_reason = $r)",
+        {"r": "operation_unsettled"}).fetchone()
+    plan.unsettled = int(row[0]) if row and row[0] else 0
     return plan

@@ -8,6 +8,12 @@ next run can finish from:
 3. when the results are read, in ONE transaction: each row ``success`` or ``error``, the
    operation ``completed``/``error``, and the successes promoted into the committed snapshot.
 
+A submit whose answer was lost (a 5xx, a reset, a timeout after 360Learning may have accepted
+it) leaves its rows ``uncertain``: like ``pending`` rows after a crash, they are settled by
+finding their operation in 360Learning's list by the inputs it echoes (:func:`adopt`), and
+released for sending again only once that list proves no operation took them. Until then the
+outbound models hold them, and the statistics of their courses (``operation_unsettled``).
+
 A row is promoted only on 360Learning's success; everything needed to promote it is in its
 ledger row, so an operation submitted by a process that died is settled by the next one.
 """
@@ -72,6 +78,15 @@ def record_submitted(con: duckdb.DuckDBPyConnection, run_id: int, kind: str,
             "updated_at = now() "
             "WHERE run_id = $run_id AND kind = $kind AND key IN (SELECT unnest($keys))",
             {"op": operation.id, "run_id": run_id, "kind": kind, "keys": list(keys)})
+
+
+def record_uncertain(con: duckdb.DuckDBPyConnection, run_id: int, kind: str,
+                     keys: Sequence[str], error: str) -> None:
+    """The submit of these rows may have started an operation nobody knows the id of."""
+    con.execute(
+        "UPDATE meta.push_ledger SET status = 'uncertain', error = $error, updated_at = now() "
+        "WHERE run_id = $run_id AND kind = $kind AND key IN (SELECT unnest($keys))",
+        {"error": error, "run_id": run_id, "kind": kind, "keys": list(keys)})
 
 
 def _result_key(kind: str, item: dict[str, Any]) -> str | None:
@@ -180,13 +195,14 @@ def _promote(con: duckdb.DuckDBPyConnection, op_id: str,
 
 def adopt(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> bool:
     """Attach an operation the ledger never recorded (the process died between the 202 and
-    recording its id) to the ``pending`` rows its echoed inputs match, then settle it.
+    recording its id, or the 202 was lost) to the ``pending`` or ``uncertain`` rows its echoed
+    inputs match, then settle it.
 
     Resending those rows instead would be unsafe for statistics: an old completed record sent
     again while a later attempt of the same learner is open merges into that attempt.
     """
     pending = con.execute("SELECT run_id, kind, key, payload FROM meta.push_ledger "
-                          "WHERE status = 'pending'").fetchall()
+                          "WHERE status IN ('pending', 'uncertain')").fetchall()
     index = {(_result_key(kind, json.loads(payload)), kind): (run_id, kind, key)
              for run_id, kind, key, payload in pending}
     matched = []
@@ -208,9 +224,11 @@ def adopt(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> bool:
     return True
 
 
-def pending_since(con: duckdb.DuckDBPyConnection) -> Any:
-    row = con.execute("SELECT min(updated_at) FROM meta.push_ledger WHERE status = 'pending'"
-                      ).fetchone()
+def maybe_sent_since(con: duckdb.DuckDBPyConnection) -> Any:
+    """When the oldest row that may have been submitted without a recorded operation was
+    written (``pending`` or ``uncertain``); None when there is none."""
+    row = con.execute("SELECT min(updated_at) FROM meta.push_ledger "
+                      "WHERE status IN ('pending', 'uncertain')").fetchone()
     return None if row is None else row[0]
 
 
@@ -233,4 +251,14 @@ def abandon_pending(con: duckdb.DuckDBPyConnection) -> int:
         "UPDATE meta.push_ledger SET status = 'error', updated_at = now(), "
         "error = 'not sent: the run stopped before submitting; sent again by a later run' "
         "WHERE status = 'pending' RETURNING key").fetchall()
+    return len(rows)
+
+
+def release_uncertain(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows whose lost submit 360Learning's operations list proves never ran: not in the
+    snapshot, so the diff sends them again."""
+    rows = con.execute(
+        "UPDATE meta.push_ledger SET status = 'error', updated_at = now(), "
+        "error = 'not received: no bulk operation took it (360Learning''s operations list); "
+        "sent again' WHERE status = 'uncertain' RETURNING key").fetchall()
     return len(rows)

@@ -10,6 +10,7 @@ once; each one's results are applied (ledger + promotion) as it completes.
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from load.bulk import (
 from load.changes import require_outbound
 from load.client import L360Client
 from load.course_ids import settle_course_ids
-from load.errors import LoadError, SubmitUncertain
+from load.errors import BulkTimeout, LoadError, ScopeError, SubmitUncertain
 from load.integration import Integration, ensure_integration
 from load.ledger import (
     PushRow,
@@ -37,9 +38,11 @@ from load.ledger import (
     adopt,
     apply_outcome,
     known_operations,
-    pending_since,
+    maybe_sent_since,
     record_pending,
     record_submitted,
+    record_uncertain,
+    release_uncertain,
     unconfirmed_operations,
 )
 from load.lists import land_users
@@ -51,6 +54,9 @@ COURSE_BATCH = BATCH_LIMITS["courses_upsert"]
 ARCHIVE_BATCH = BATCH_LIMITS["courses_archive"]
 STATS_BATCH = BATCH_LIMITS["stats"]
 SHARE_BATCH = BATCH_LIMITS["groups"]
+# Submits a push may spend looking for the items of a batch 360Learning refused as invalid
+# (400): halving finds each bad item in about 2·log2(batch) submits.
+MAX_SPLITS = 200
 
 
 class Pusher:
@@ -61,27 +67,57 @@ class Pusher:
         self.con, self.runner, self.run_id = con, runner, run_id
         self.result, self.progress = result, progress
         self._open: deque[tuple[str, BulkOperation]] = deque()
+        self._splits_left = MAX_SPLITS
 
     def send(self, kind: str, method: str, path: str, batches: Iterator[list[PushRow]]) -> None:
         for batch in batches:
-            if len(self._open) >= 3:
-                self._finish_one()
-            record_pending(self.con, self.run_id, batch)
             self.result.count(kind).sent += len(batch)
-            try:
-                operation = self.runner.submit(method, path, [r.payload for r in batch])
-            except SubmitUncertain as exc:
-                # No operation id to settle: the rows stay out of the snapshot and go out
-                # again next run, which the attempt rule makes harmless (no forceNew).
-                self._fail_unsent(kind, batch, f"submit unanswered, sent again next run: {exc}")
-                continue
-            record_submitted(self.con, self.run_id, kind, [r.key for r in batch], operation)
-            self._open.append((kind, operation))
+            self._submit(kind, method, path, batch)
         self.drain()
 
-    def _fail_unsent(self, kind: str, batch: list[PushRow], error: str) -> None:
-        record_pending(self.con, self.run_id, batch, status="error", error=error)
-        self.result.count(kind).failed += len(batch)
+    def _submit(self, kind: str, method: str, path: str, batch: list[PushRow]) -> None:
+        if len(self._open) >= 3:
+            self._finish_one()
+        record_pending(self.con, self.run_id, batch)
+        try:
+            operation = self.runner.submit(method, path, [r.payload for r in batch])
+        except SubmitUncertain as exc:
+            # 360Learning may have taken it: resending now could merge old records into
+            # newer open attempts. The rows wait, held, until the operations list settles them.
+            record_uncertain(self.con, self.run_id, kind, [r.key for r in batch], str(exc))
+            self.result.count(kind).uncertain += len(batch)
+            return
+        except LoadError as exc:
+            if exc.status != 400 or isinstance(exc, ScopeError):
+                raise
+            self._split(kind, method, path, batch, exc)
+            return
+        record_submitted(self.con, self.run_id, kind, [r.key for r in batch], operation)
+        self._open.append((kind, operation))
+
+    def _split(self, kind: str, method: str, path: str, batch: list[PushRow],
+               exc: LoadError) -> None:
+        """360Learning refused the whole batch as invalid: find the guilty items by halving,
+        so one bad item does not hold back the others (a bounded number of extra submits)."""
+        if len(batch) == 1 or self._splits_left <= 0:
+            why = "refused as invalid" if len(batch) == 1 else \
+                "in a batch refused as invalid (too many to search one by one this run)"
+            self._fail_unsent(kind, batch, f"{why}: {exc}",
+                              status="rejected" if len(batch) == 1 else "error")
+            return
+        self._splits_left -= 1
+        middle = len(batch) // 2
+        for half in (batch[:middle], batch[middle:]):
+            self._submit(kind, method, path, half)
+
+    def _fail_unsent(self, kind: str, batch: list[PushRow], error: str,
+                     status: str = "error") -> None:
+        record_pending(self.con, self.run_id, batch, status=status, error=error)
+        count = self.result.count(kind)
+        if status == "rejected":
+            count.rejected += len(batch)
+        else:
+            count.failed += len(batch)
         self.result.errors.extend((kind, r.key, error) for r in batch[:20])
 
     def drain(self) -> None:
@@ -90,7 +126,15 @@ class Pusher:
 
     def _finish_one(self) -> None:
         kind, operation = self._open.popleft()
-        self.settle(kind, self.runner.wait(operation))
+        try:
+            outcome = self.runner.wait(operation)
+        except BulkTimeout:
+            # still running: recorded as submitted, so a later push settles it; what depends
+            # on it waits (operation_unsettled) and the rest goes on
+            self.result.stuck_operations.append(
+                (operation.id, kind, operation.submitted_at.isoformat()))
+            return
+        self.settle(kind, outcome)
 
     def settle(self, kind: str, outcome: BulkOutcome) -> None:
         ok, failed = apply_outcome(self.con, outcome)
@@ -180,18 +224,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     pusher = Pusher(con, runner, run_id, result, progress)
 
     # 1. What an earlier run left open: settle it before diffing, so nothing is sent twice.
-    for operation_id, kind in unconfirmed_operations(con):
-        pusher.settle(kind, runner.settle(operation_id))
-        result.settled_operations += 1
-    since = pending_since(con)
-    if since is not None:  # rows written, then the process died: was their submit accepted?
-        known = known_operations(con)
-        for item in runner.find_operations(since=since):
-            operation_id = str(item.get("_id") or "")
-            if operation_id and operation_id not in known and adopt(
-                    con, runner.settle(operation_id)):
-                result.settled_operations += 1
-    abandon_pending(con)
+    _settle_earlier(con, runner, pusher, result, integration_settings.settle_seconds)
 
     require_outbound(con)
     courses, attempts = "courses" in parts, "attempts" in parts
@@ -222,6 +255,52 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
         pusher.send("attempt", "POST", stats_path, _statsbatches(con, STATS_BATCH))
     _count_held(con, result, attempts, run_id)
     return result
+
+
+def _settle_earlier(con: duckdb.DuckDBPyConnection, runner: BulkRunner, pusher: Pusher,
+                    result: PushResult, budget: float) -> None:
+    """Settle the operations earlier runs left: those recorded, then those whose submit
+    (``pending`` after a crash, ``uncertain`` after a lost answer) may have been taken without
+    a recorded id, found in 360Learning's list by the inputs they echo.
+
+    At most ``budget`` seconds of waiting in all: an operation still running is left for the
+    next run (its rows, and the statistics of its courses, stay held) and the push goes on.
+    Rows are released for sending again only when every candidate operation was read and none
+    took them; while a candidate still runs, they wait.
+    """
+    deadline = time.monotonic() + budget
+
+    def settle(operation_id: str) -> BulkOutcome | None:
+        try:
+            return runner.settle(operation_id, timeout=deadline - time.monotonic())
+        except BulkTimeout:
+            row = con.execute("SELECT kind, submitted_at FROM meta.bulk_operations "
+                              "WHERE operation_id = ?", [operation_id]).fetchone()
+            kind, since = (str(row[0]), str(row[1])) if row else ("unrecorded", "")
+            result.stuck_operations.append((operation_id, kind, since))
+            return None
+
+    for operation_id, kind in unconfirmed_operations(con):
+        outcome = settle(operation_id)
+        if outcome is not None:
+            pusher.settle(kind, outcome)
+            result.settled_operations += 1
+    since = maybe_sent_since(con)
+    if since is None:
+        return
+    known, unresolved = known_operations(con), False
+    for item in runner.find_operations(since=since):
+        operation_id = str(item.get("_id") or "")
+        if not operation_id or operation_id in known:
+            continue
+        outcome = settle(operation_id)
+        if outcome is None:
+            unresolved = True
+        elif adopt(con, outcome):
+            result.settled_operations += 1
+    if not unresolved:
+        abandon_pending(con)
+        release_uncertain(con)
 
 
 # Attempts that go out now, or would once 360Learning lists a user with the learner's email

@@ -12,12 +12,15 @@ class KindCount:
     succeeded: int = 0
     failed: int = 0
     rejected: int = 0
+    uncertain: int = 0  # submitted, answer lost: settled by a later push, never resent blind
 
 
 @dataclass
 class PushResult:
     counts: dict[str, KindCount] = field(default_factory=dict)
     settled_operations: int = 0
+    # operations still running when this push stopped waiting: (id, kind, submitted at)
+    stuck_operations: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # kind, key, error
     api_reads: int = 0  # calls as sent, retries included (what the rate limits count)
     api_writes: int = 0

@@ -38,7 +38,7 @@ from types import FrameType, TracebackType
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-FAULT_KINDS = ("429", "500", "502", "503", "drop", "401", "403")
+FAULT_KINDS = ("429", "500", "502", "503", "504", "drop", "stall", "401", "403")
 DROPPED = 0  #: the status logged for a request whose connection was dropped without an answer
 
 
@@ -154,6 +154,9 @@ class Fault:
     retry_after: str | None = None
     probability: float = 1.0
     rng: random.Random | None = None
+    # handled first, then the answer replaced by the fault: the request was carried out and
+    # the client cannot know (a 5xx from a gateway, a reset, a read timeout after the work)
+    after_handling: bool = False
 
     def applies_to(self, path: str) -> bool:
         return self.path is None or path.startswith(self.path)
@@ -165,11 +168,15 @@ class Faults:
     Scripted faults (:meth:`add`) fire in the order they were added, each ``times`` times on
     requests whose path starts with ``path``; random ones (:meth:`random`) fire with a seeded
     probability, so a benchmark or a demo is reproducible. ``"drop"`` closes the connection
-    without answering; ``"401"`` rejects the request's token just once (the token stays valid).
+    without answering; ``"stall"`` holds the request :attr:`stall_s` seconds first (a client's
+    read timeout), then drops it; ``"401"`` rejects the request's token just once (the token
+    stays valid). With ``after_handling`` the request is carried out first and only its answer
+    is lost: how a write 360Learning accepted can look failed to the client.
     """
 
     def __init__(self) -> None:
         self.latency_ms: float = 0.0
+        self.stall_s: float = 2.0
         self._lock = threading.Lock()
         self._scripted: list[Fault] = []
         self._random: list[Fault] = []
@@ -188,11 +195,12 @@ class Faults:
         return str(int(value)) if float(value).is_integer() else str(value)
 
     def add(self, kind: str, path: str | None = None, times: int | None = 1,
-            retry_after: float | str | None = None) -> None:
+            retry_after: float | str | None = None, after_handling: bool = False) -> None:
         """Fail the next ``times`` matching requests (``None``: every one, until :meth:`clear`)."""
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for always)")
-        fault = Fault(self._check(kind), path, times, self._retry_after(retry_after))
+        fault = Fault(self._check(kind), path, times, self._retry_after(retry_after),
+                      after_handling=after_handling)
         with self._lock:
             self._scripted.append(fault)
 
@@ -436,7 +444,13 @@ class ApiServer:
         if self.faults.latency_ms > 0:
             time.sleep(self.faults.latency_ms / 1000.0)
         fault = self.faults.take(request.path)
-        response = self._route(request) if fault is None else self._fault_response(fault)
+        response: Response | None
+        if fault is None:
+            response = self._route(request)
+        else:
+            if fault.after_handling:
+                self._route(request)
+            response = self._fault_response(fault)
         status = DROPPED if response is None else response.status
         answered = Headers() if response is None else Headers(response.headers.items())
         entry = LoggedRequest(request.method, request.path, request.query, request.headers,
@@ -446,12 +460,14 @@ class ApiServer:
         return response
 
     def _fault_response(self, fault: Fault) -> Response | None:
-        if fault.kind == "drop":
+        if fault.kind == "stall":
+            time.sleep(self.faults.stall_s)
+        if fault.kind in ("drop", "stall"):
             return None
         messages = {"401": "Invalid credentials.", "429": "Too many requests.",
                     "403": "The access token does not have the required scope.",
                     "500": "Internal server error.", "502": "Bad gateway.",
-                    "503": "Service unavailable."}
+                    "503": "Service unavailable.", "504": "Gateway timeout."}
         response = self.error_response(int(fault.kind), messages[fault.kind])
         if fault.retry_after is not None:
             response.headers["Retry-After"] = fault.retry_after

@@ -4,7 +4,7 @@
 {{ column('restore', 'Is restored now: operation restore, with no upsert waiting first (one that failed keeps it waiting).') }}
 {{ column('archive', 'Is archived now (DELETE bulk integration courses).') }}
 {{ column('send', 'Is written to 360Learning by the next push: upsert, restore or archive.') }}
-{{ column('held_reason', 'Why a course with something to send is not sent: invalid_payload (see payload_error and marts.rejects); NULL otherwise.') }}
+{{ column('held_reason', 'Why a course with something to send is not sent: operation_unsettled (a row of it is in a bulk operation not settled yet, outbound.unsettled), invalid_payload (see payload_error and marts.rejects); NULL otherwise.') }}
 {{ column("course_id", "360Learning's id of the course, once known (meta.pushed_courses.course_id).") }}
 
 WITH compared AS (
@@ -29,20 +29,30 @@ WITH compared AS (
     FULL OUTER JOIN {{ source('meta', 'pushed_courses') }} AS p ON p.external_id = c.key
 ),
 
+held AS (
+    SELECT
+        *,
+        CASE WHEN key IN (SELECT key FROM {{ ref('unsettled') }} WHERE kind LIKE 'course%')
+                 THEN 'operation_unsettled'
+             WHEN new_payload AND payload_error IS NOT NULL THEN 'invalid_payload'
+        END AS held
+    FROM compared
+),
+
 decided AS (
     SELECT
         key,
         operation,
-        new_payload AND payload_error IS NULL AS upsert,
-        operation = 'restore' AND NOT new_payload AND payload_error IS NULL AS restore,
-        operation = 'archive' AS archive,
-        CASE WHEN new_payload AND payload_error IS NOT NULL THEN 'invalid_payload' END
-            AS held_reason,
+        new_payload AND held IS NULL AS upsert,
+        operation = 'restore' AND NOT new_payload AND payload_error IS NULL AND held IS NULL
+            AS restore,
+        operation = 'archive' AND held IS NULL AS archive,
+        CASE WHEN operation <> 'unchanged' THEN held END AS held_reason,
         payload,
         payload_hash,
         payload_error,
         course_id
-    FROM compared
+    FROM held
 )
 
 SELECT

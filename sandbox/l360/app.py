@@ -267,6 +267,10 @@ class L360App:
                 raise fail(400, "inputTooLong",
                            f"The input array size exceeds the maximum limit of {limit:,} "
                            f"objects (got {len(items):,}).")
+            refused = self.faults.refused_item(items)
+            if refused is not None:
+                raise fail(400, "invalidInput",
+                           f"Invalid request body: input item {items.index(refused)} is invalid.")
         problem = operation.body_error(body)
         if problem is not None:
             raise fail(400, "invalidInput", f"Invalid request body: {problem}")

@@ -45,6 +45,7 @@ class BulkRunner:
         self._cond = threading.Condition(store.lock)
         self._due: dict[str, float] = {}
         self._plans: dict[str, OperationErrorPlan] = {}
+        self._stalled: set[str] = set()  # stay running until release_stalled()
         self._submitted: list[str] = []
         self._order: dict[str, int] = {}
         self._thread: threading.Thread | None = None
@@ -72,10 +73,20 @@ class BulkRunner:
             plan = self.faults.take_operation_error()
             if plan is not None:
                 self._plans[op_id] = plan
+            if self.faults.take_stall():
+                self._stalled.add(op_id)
             self._due[op_id] = time.monotonic() + self.faults.operation_delay_s
             self._start()
             self._cond.notify_all()
             return operation
+
+    def release_stalled(self) -> None:
+        """Let the stalled operations finish."""
+        with self._cond:
+            for op_id in self._stalled:
+                self._due[op_id] = time.monotonic()
+            self._stalled.clear()
+            self._cond.notify_all()
 
     def submitted(self) -> list[str]:
         """Every operation id ever accepted, oldest first."""
@@ -124,7 +135,10 @@ class BulkRunner:
         elif status == "queued":
             operation.update(status="running", startedAt=now,
                              progress={"index": 0, "updatedAt": now})
-            self._due[op_id] = time.monotonic() + delay
+            if op_id in self._stalled:
+                del self._due[op_id]  # until release_stalled()
+            else:
+                self._due[op_id] = time.monotonic() + delay
         else:
             del self._due[op_id]
             self._finish(operation, self._plans.pop(op_id, None))

@@ -11,6 +11,10 @@ under load and when a bulk operation goes wrong:
 - ``operation_delay_s``: how long an operation stays in each of pending, queued and running;
 - :meth:`L360Faults.operation_error_next`: the next submitted operations end in ``error``;
 - :meth:`L360Faults.item_error`: chosen items of any operation get an ``error`` result;
+- :meth:`L360Faults.refuse_batches_with`: a bulk body holding a chosen item is refused whole
+  (400 ``invalidInput``), as 360Learning refuses a body one item of which breaks the schema;
+- :meth:`L360Faults.stall_next`: the next submitted operations stay ``running`` until
+  :meth:`sandbox.l360.L360Sandbox.release_stalled` (an operation stuck on the platform);
 - :attr:`L360Faults.resource_ids`: what success results carry as ``resourceId``, which the
   OpenAPI documents only as "the unique ID of the impacted resource": the id of the course (or
   attempt) itself (``"course_id"``, what the sandbox has always answered) or another ObjectId
@@ -72,6 +76,8 @@ class L360Faults:
         self._lock = threading.Lock()
         self._operation_errors: deque[OperationErrorPlan] = deque()
         self._item_rules: list[ItemErrorRule] = []
+        self._stalls = 0
+        self._refused: list[ItemPredicate] = []
 
     @property
     def resource_ids(self) -> str:
@@ -114,13 +120,43 @@ class L360Faults:
         with self._lock:
             self._item_rules.append(ItemErrorRule(predicate, message, times))
 
+    def refuse_batches_with(self, match: ItemPredicate) -> None:
+        """Bulk bodies holding an item ``match`` picks are refused whole with 400
+        ``invalidInput``."""
+        with self._lock:
+            self._refused.append(match)
+
+    def stall_next(self, n: int = 1) -> None:
+        """The next ``n`` bulk operations submitted stay ``running`` until released."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        with self._lock:
+            self._stalls += n
+
     def clear(self) -> None:
         """Forget planned operation and item errors (limits and delays stay as set)."""
         with self._lock:
             self._operation_errors.clear()
             self._item_rules.clear()
+            self._stalls = 0
+            self._refused.clear()
 
     # used by the sandbox ----------------------------------------------------------------
+    def refused_item(self, items: list[Any]) -> dict[str, Any] | None:
+        """The first item of a bulk body that makes it refused whole, if any."""
+        with self._lock:
+            if not self._refused:
+                return None
+            return next((i for i in items if isinstance(i, dict)
+                         and any(match(i) for match in self._refused)), None)
+
+    def take_stall(self) -> bool:
+        with self._lock:
+            if self._stalls:
+                self._stalls -= 1
+                return True
+            return False
+
     def take_operation_error(self) -> OperationErrorPlan | None:
         with self._lock:
             return self._operation_errors.popleft() if self._operation_errors else None

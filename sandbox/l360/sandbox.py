@@ -226,6 +226,10 @@ class L360Sandbox(ServedApi):
         """Every accepted bulk operation id, oldest first (to count duplicate submits)."""
         return self._runner.submitted()
 
+    def release_stalled(self) -> None:
+        """Let the operations :meth:`L360Faults.stall_next` stalled finish."""
+        self._runner.release_stalled()
+
     def wait_for_operations(self, timeout: float = 5.0) -> bool:
         """Block until every bulk operation has finished; False if ``timeout`` ran out."""
         return self._runner.wait_idle(timeout)
