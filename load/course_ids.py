@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from apiclient.paths import segment
 from load.client import L360Client
 from load.errors import LoadError
 from warehouse.readings import get_reading, set_reading
@@ -33,7 +34,7 @@ def external_course(client: L360Client, integration_id: str,
     The OpenAPI's only 404 for this call is ``integrationNotFound``: that is an error (a
     deleted integration, a warehouse pushing to the wrong one), not a missing course.
     """
-    path = f"/api/v2/integrations/{integration_id}/courses/{external_id}"
+    path = f"/api/v2/integrations/{segment(integration_id)}/courses/{segment(external_id)}"
     try:
         data = client.get(path).data
     except LoadError as exc:

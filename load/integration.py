@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from apiclient.paths import segment
 from load.client import L360Client
 from load.errors import LoadError
 from settings import L360Settings
@@ -42,7 +43,7 @@ def admin_user_id(client: L360Client, email: str) -> str:
 
 def check_group(client: L360Client, group_id: str) -> None:
     try:
-        client.get(f"/api/v2/groups/{group_id}")
+        client.get(f"/api/v2/groups/{segment(group_id)}")
     except LoadError as exc:
         if exc.status == 404:
             raise LoadError(f"360Learning has no group {group_id} (L360_GROUP_IDS)") from None

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from apiclient.paths import segment
 from load.bulk import (
     BATCH_LIMITS,
     OPERATIONS_PATH,
@@ -240,7 +241,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     _check_operations_readable(client)
     integration: Integration = ensure_integration(client, integration_settings)
     _remember_target(con, integration_settings.api_url, integration, run_id)
-    courses_path = f"/api/v2/bulk/integrations/{integration.id}/courses"
+    courses_path = f"/api/v2/bulk/integrations/{segment(integration.id)}/courses"
 
     if courses:
         _push_courses(con, client, pusher, result, run_id, integration, courses_path)
@@ -251,7 +252,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
             # created since the last push unblocks the attempts that waited for it.
             land_users(con, client, run_id)
         # Statistics, once their courses exist in 360Learning.
-        stats_path = f"/api/v2/bulk/integrations/{integration.id}/stats"
+        stats_path = f"/api/v2/bulk/integrations/{segment(integration.id)}/stats"
         pusher.send("attempt", "POST", stats_path, _statsbatches(con, STATS_BATCH))
     _count_held(con, result, attempts, run_id)
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
+from apiclient.paths import segment
 from load.client import L360Client
 from load.errors import LoadError, ScopeError
 from load.ledger import PushRow, record_call, record_pending
@@ -40,7 +41,7 @@ def restore_courses(con: duckdb.DuckDBPyConnection, client: L360Client, run_id: 
             error = "360Learning's id of this course is unknown: restored once it is read"
         else:
             try:
-                client.put(f"/api/v2/courses/{course_id}/archive", BODY)
+                client.put(f"/api/v2/courses/{segment(course_id)}/archive", BODY)
             except ScopeError as exc:
                 record_call(con, run_id, KIND, str(key), str(exc))
                 raise  # the API client cannot restore any course: say so, once

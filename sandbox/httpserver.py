@@ -79,6 +79,7 @@ class LoggedRequest:
     at: datetime
     body: bytes = b""
     response_headers: dict[str, str] = field(default_factory=dict)
+    raw_path: str | None = None  # as sent, percent-encoded (``path`` is decoded)
 
     def json(self) -> Any:
         """The request body parsed as JSON (for APIs that take JSON bodies)."""
@@ -95,6 +96,9 @@ class Request:
     headers: Headers
     body: bytes = b""
     params: dict[str, str] = field(default_factory=dict)
+    # the path as sent, still percent-encoded: routes match on it, so an id holding an
+    # encoded "/" or "?" stays one segment, as on a real API
+    raw_path: str | None = None
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of a query parameter."""
@@ -269,18 +273,25 @@ class Router:
         the API's published operations)."""
         return list(self._routes)
 
-    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | str:
-        """``(handler, params)``, or ``"404"``/``"405"`` when nothing (or no method) matches."""
+    def match(self, method: str, path: str,
+              raw_path: str | None = None) -> tuple[Handler, dict[str, str]] | str:
+        """``(handler, params)``, or ``"404"``/``"405"`` when nothing (or no method) matches.
+
+        Patterns match ``raw_path`` (percent-encoded, when given) segment by segment, and each
+        parameter is decoded afterwards."""
         handler = self._static.get((method, path))
         if handler is not None:
             return handler, {}
         other_method = any(p == path for _, p in self._static)
         for route_method, regex, route_handler in self._patterns:
-            found = regex.match(path)
+            found = regex.match(path if raw_path is None else raw_path)
             if found is None:
                 continue
             if route_method == method:
-                return route_handler, found.groupdict()
+                params = found.groupdict()
+                if raw_path is not None:
+                    params = {name: unquote(value) for name, value in params.items()}
+                return route_handler, params
             other_method = True
         return "405" if other_method else "404"
 
@@ -353,11 +364,12 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
         parts = urlsplit(self.path)
-        path = unquote(parts.path)
-        if len(path) > 1 and path.endswith("/"):
-            path = path.rstrip("/")
-        request = Request(self.command, path, parse_qs(parts.query, keep_blank_values=True),
-                          Headers(self.headers.items()), body)
+        raw_path = parts.path
+        if len(raw_path) > 1 and raw_path.endswith("/"):
+            raw_path = raw_path.rstrip("/")
+        request = Request(self.command, unquote(raw_path),
+                          parse_qs(parts.query, keep_blank_values=True),
+                          Headers(self.headers.items()), body, raw_path=raw_path)
         response = self.server.api.handle(request)
         if response is None:
             self.close_connection = True
@@ -454,7 +466,8 @@ class ApiServer:
         status = DROPPED if response is None else response.status
         answered = Headers() if response is None else Headers(response.headers.items())
         entry = LoggedRequest(request.method, request.path, request.query, request.headers,
-                              request.form, status, arrived, request.body, answered)
+                              request.form, status, arrived, request.body, answered,
+                              request.raw_path)
         with self._log_lock:
             self._log.append(entry)
         return response
@@ -474,7 +487,7 @@ class ApiServer:
         return response
 
     def _route(self, request: Request) -> Response:
-        found = self.router.match(request.method, request.path)
+        found = self.router.match(request.method, request.path, request.raw_path)
         if found == "404":
             return self.error_response(404, f"No route for {request.method} {request.path}.")
         if found == "405":

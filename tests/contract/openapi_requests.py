@@ -850,7 +850,8 @@ def _check_request(contract: Contract, extra: tuple[Route, ...], request: Logged
                    composed_by_server: bool) -> tuple[list[str], RouteKey | None]:
     if request.path in contract.form_token_paths:
         return _check_form_token(request), None
-    path = _strip_prefix(contract, request.path)
+    # matched as sent: an id holding an encoded "/" is one segment, decoded afterwards
+    path = _strip_prefix(contract, request.raw_path or request.path)
     if path is None:
         return [f"outside the servers' base paths {list(contract.prefixes)}"], None
     method = request.method.upper()
@@ -868,6 +869,7 @@ def _check_request(contract: Contract, extra: tuple[Route, ...], request: Logged
             return [f"method {method} is not declared for this path (it declares "
                     f"{', '.join(declared)})"], None
     operation, values = found
+    values = {name: unquote(value) for name, value in values.items()}
     problems: list[str] = []
     for name, value in values.items():
         param = next((p for p in operation.parameters

@@ -54,3 +54,26 @@ def test_an_unknown_integration_is_an_error_not_missing_courses(
     assert "does not know the integration aaaaaaaaaaaaaaaaaaaaaaaa" in str(raised.value)
     assert "integrationNotFound" in str(raised.value)
     assert con.execute("SELECT count(*) FROM raw.l360_integration_courses").fetchone() == (0,)
+
+
+def test_an_external_id_with_path_characters_is_read_as_one_segment(
+        sync_env: dict[str, str], l360: L360Sandbox) -> None:
+    """An id pasted raw once sent authenticated GETs to /api/v2/users?mail[eq]=… and stored
+    the answers as courses."""
+    config = load_config(env=sync_env)
+    assert sync(config).failed == 0
+    con = open_warehouse(config.warehouse_path())
+    row = con.execute("SELECT integration_id FROM meta.push_target").fetchone()
+    assert row is not None
+    tricky = "../../users?mail[eq]=a@b.c#x"
+    con.execute("INSERT INTO meta.pushed_courses BY NAME SELECT ? AS external_id, "
+                "'x' AS payload_hash, false AS archived, 1 AS run_id, ? AS confirmed_at",
+                [tricky, datetime.now(UTC)])
+    l360.clear_requests()
+    with L360Client(config.l360()) as client:
+        read_back(con, client, str(row[0]), run_id=99)
+    asked = [r.path for r in l360.requests if r.method == "GET"]
+    assert f"/api/v2/integrations/{row[0]}/courses/{tricky}" in asked  # one segment, decoded
+    assert not [r for r in l360.requests if r.path == "/api/v2/users" and r.query]
+    assert con.execute("SELECT found FROM raw.l360_integration_courses WHERE external_id = ?",
+                       [tricky]).fetchall() == [(False,)]
