@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,10 +50,15 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
                    GO1SYNC_WAREHOUSE=str(tmp_path / "w.duckdb"))
     server = subprocess.Popen([sys.executable, "cli.py", "serve"], cwd=ROOT, env=settings,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
-    assert server.poll() is None  # waiting for the next firing
+    assert server.stderr is not None
+    seen: list[str] = []
+    # the scheduler logs that it started once its signal handlers are in place
+    while not seen or ("scheduler started" not in seen[-1] and seen[-1]):
+        seen.append(server.stderr.readline())
+    assert server.poll() is None, "".join(seen)  # waiting for the next firing
     server.send_signal(signal.SIGTERM)
     out, err = server.communicate(timeout=20)
+    err = "".join(seen) + err
     assert server.returncode == 0, err
     assert "serving the schedule" in err
 

@@ -684,9 +684,9 @@ def test_upsert_resource_ids_are_course_ids_or_opaque(sb: L360Sandbox, client: C
     [shared] = client.run("POST", "/api/v2/bulk/groups/catalog", [
         {"groupId": sb.group_ids[1], "contentType": "course", "contentId": opaque[0]}])
     assert shared["status"] == "error" and shared["errorMessage"].startswith("Course not found")
-    # only course upserts: archive (and sharing, statistics) results keep their ids
+    # every kind of operation: an archive's resourceId is no courseId either
     [archived] = client.run("DELETE", COURSES.format(integration), [{"externalId": "c1"}])
-    assert archived["resourceId"] == course_id
+    assert archived["resourceId"] != course_id and archived["resourceId"] not in course_ids
     sb.faults_360.resource_ids = "course_id"
     assert client.run("PUT", COURSES.format(integration), [course("c1")])[0]["resourceId"] == \
         course_id
