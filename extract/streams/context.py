@@ -1,7 +1,8 @@
 """What every stream gets: the connection, the client, the run, and a buffered lander.
 
 A stream reads pages and hands their bodies to :class:`Lander`, which lands them in batches,
-so neither a whole stream nor row-by-row inserts ever sit in memory.
+so neither a whole stream nor row-by-row inserts ever sit in memory: a batch closes at 5,000
+records or at a statement's share of DuckDB's memory limit, whichever comes first.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
 from extract.client import Go1Client, Page
 from extract.errors import ExtractError
-from extract.landing import HITS, RawTable, land_bodies, settle
+from extract.landing import HITS, RawTable, land_bodies, piece_bytes, rejects_count, settle
 from settings import Go1Settings
 
 
@@ -47,6 +49,9 @@ class StreamContext:
     progress: ProgressFn = lambda stats: None
 
 
+_REJECTS_NOTE = " (kept in raw.go1_rejects, shown in marts.rejects as unreadable_record)"
+
+
 class Lander:
     """Buffers response bodies and lands them a batch at a time."""
 
@@ -57,34 +62,50 @@ class Lander:
         self.stats = stats
         self.hits_path = hits_path
         self.batch_records = batch_records
+        self.batch_bytes = piece_bytes(ctx.con)
         self._bodies: list[str] = []
         self._buffered = 0
+        self._buffered_bytes = 0
 
     def add(self, page: Page, records: int) -> None:
         self._bodies.append(page.text)
         self._buffered += records
+        self._buffered_bytes += len(page.text)
         self.stats.pages += 1
         self.stats.records_read += records
-        if self._buffered >= self.batch_records:
+        if self._buffered >= self.batch_records or self._buffered_bytes >= self.batch_bytes:
             self.flush()
         self.ctx.progress(self.stats)
 
     def flush(self) -> None:
         if self._bodies:
             land_bodies(self.ctx.con, self.table, self.ctx.run_id, datetime.now(UTC),
-                        self._bodies, self.hits_path)
+                        self._bodies, self.hits_path, self.batch_bytes)
         self._bodies = []
         self._buffered = 0
+        self._buffered_bytes = 0
 
     def finish(self) -> int:
-        """Land what is left, drop what is not new, and return the rows this run added."""
+        """Land what is left, drop what is not new, and return the rows this run added.
+
+        Records set aside (DuckDB cannot read them, or they are no objects) are counted in the
+        stream's notes, so the summary says that some of what was read did not land.
+        """
         self.flush()
-        self.stats.records_landed = settle(self.ctx.con, self.table, self.ctx.run_id)
+        con, run_id = self.ctx.con, self.ctx.run_id
+        self.stats.records_landed = settle(con, self.table, run_id)
+        rejected = rejects_count(con, self.table, run_id)  # the stream's, whichever lander
+        if rejected:
+            notes = [n for n in self.stats.notes if not n.endswith(_REJECTS_NOTE)]
+            self.stats.notes = [*notes, f"{rejected} record(s) could not be landed{_REJECTS_NOTE}"]
         return self.stats.records_landed
 
 
-def hits_of(page: Page) -> list[dict]:
-    """The ``hits`` of a list page; a body without a list is a contract breach, not empty."""
+def hits_of(page: Page) -> list[Any]:
+    """The ``hits`` of a list page; a body without a list is a contract breach, not empty.
+
+    Its items are whatever Go1 sent: a caller reading fields in Python must skip those that
+    are no objects (landing sets them aside)."""
     data = page.data
     hits = data.get("hits") if isinstance(data, dict) else None
     if not isinstance(hits, list):

@@ -5,7 +5,9 @@ Requests go out through the client's pool, so up to ``max_in_flight`` pages are 
 window's first page (the probe) tells its total; a window too large for offset paging is cut,
 the others are paged. Offsets shift when a record leaves a window while it is being paged (a
 re-enrolment, an update), which could skip a record: every page repeats the window's total, and
-a window whose total changed is read again.
+a window whose total changed is read again. So is a window one of whose pages held fewer hits
+than its total promised (``min(limit, total - offset)``) with the same total: the missing
+records would otherwise be lost for good, as the cursor moves past them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class _WindowRead:
     total: int | None = None
     pages_left: int = 0
     changed: bool = False
+    short: bool = False  # a page answered fewer hits than the total promised
 
 
 def plan_bounds(ctx: StreamContext) -> tuple[Window, datetime]:
@@ -159,15 +162,17 @@ def extract_enrollments(ctx: StreamContext) -> StreamStats:
         else:
             read.pages_left -= 1
             read.changed |= total != read.total
-        if read.pages_left == 0 and read.changed:
+        read.short |= len(hits) < min(PAGE_SIZE, total - offset)
+        if read.pages_left == 0 and (read.changed or read.short):
             if read.rereads < MAX_REREADS:
                 waiting.append((_WindowRead(read.window, read.rereads + 1), 0))
             else:  # a record may have been skipped: fail, keep the cursor
-                raise ExtractError(
-                    f"enrollments updated between {go1_param(read.window.start)} and "
-                    f"{go1_param(read.window.end)} kept changing while they were paged "
-                    f"({MAX_REREADS + 1} reads); run the extract again"
-                )
+                between = (f"enrollments updated between {go1_param(read.window.start)} and "
+                           f"{go1_param(read.window.end)}")
+                how = ("kept changing while they were paged" if read.changed else
+                       "kept coming in pages with fewer records than their total")
+                raise ExtractError(f"{between} {how} ({MAX_REREADS + 1} reads); run the "
+                                   "extract again")
 
     try:
         take(_WindowRead(window), 0, probe)

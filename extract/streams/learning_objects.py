@@ -51,7 +51,11 @@ def _scroll(ctx: StreamContext, lander: Lander, stats: StreamStats, state: str) 
         hits = hits_of(page)
         if hits:
             seen += len(hits)
-            listed.update(str(h["lo_id"]) for h in hits if h.get("lo_id") is not None)
+            # A hit that is no object has no lo_id to list (landing sets it aside); one DuckDB
+            # cannot read is still listed: it has not left My Library, and the version landed
+            # before stays the course's.
+            listed.update(str(h["lo_id"]) for h in hits
+                          if isinstance(h, dict) and h.get("lo_id") is not None)
             lander.add(page, len(hits))
         scroll_id = page.data.get("next_scroll_id")
         if not hits or not scroll_id:

@@ -21,7 +21,9 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from urllib.parse import unquote
 
+from apiclient.paths import segment
 from extract.client import Page
 from extract.errors import ExtractError
 from extract.landing import HITS_WITH_EMAIL, USER_ACCOUNTS, WHOLE_BODY, record_keys
@@ -89,9 +91,12 @@ def extract_user_accounts(ctx: StreamContext) -> StreamStats:
 
     def on_missing(path: str) -> None:
         stats.requests += 1
-        missing.append(path.rsplit("/", 1)[-1])
+        missing.append(unquote(path.rsplit("/", 1)[-1]))
 
-    _pooled(ctx, ((f"{PATH}/{uid}", []) for uid in sorted(unknown)), on_page, on_missing)
+    # The id comes from Go1's data: one encoded segment, so that no id can name another path
+    # or add a query ("7?status=x" would read account 7).
+    _pooled(ctx, ((f"{PATH}/{segment(uid)}", []) for uid in sorted(unknown)), on_page,
+            on_missing)
     single.finish()
     if missing:
         stats.notes.append(f"{len(missing)} account(s) unknown to Go1, e.g. {missing[0]}")

@@ -2,16 +2,23 @@
 {{ column('key', 'The Go1 enrollment id (marts.attempts_360.go1_enrollment_id).') }}
 {{ column("l360_user_id", "The 360Learning user with the learner's email (trimmed, case-insensitive) in the latest user list read (raw.l360_users), an active one before an invited one; NULL when none, or only a deleted one.") }}
 {{ column('users_listed', 'Whether a 360Learning user list has been read at all: before the first one, learners are named by mail.') }}
-{{ column("payload", "The statistics record (contract, table of differences): externalCourseId -> courseIdentifier {type: externalId}; the learner as userIdentifier {type: internalId} when known (360Learning's mail matching is undocumented as to case), else {type: mail}; firstActivity/lastActivity -> firstActivityAt/lastActivityAt; completedAt -> lastActivityAt with progress 100 (v2 has no completedAt); time spent 0 ms -> timeSpent 1 (the API's minimum); score omitted when empty; forceNew never sent (the attempt rule alone decides).") }}
+{{ column("payload", "The statistics record (contract, table of differences): externalCourseId -> courseIdentifier {type: externalId}; the learner as userIdentifier {type: internalId} when known (360Learning's mail matching is undocumented as to case), else {type: mail}; firstActivity/lastActivity -> firstActivityAt/lastActivityAt (YYYY-MM-DDTHH:MM:SS.mmmZ, always within 1970-2100: an enrollment with a date outside is a timestamp_out_of_range reject upstream); completedAt -> lastActivityAt with progress 100 (v2 has no completedAt); time spent 0 ms -> timeSpent 1 (the API's minimum); score omitted when empty; forceNew never sent (the attempt rule alone decides).") }}
 {{ column('payload_hash', 'md5 of the record with the learner by email: a learner found by id later is the same attempt, not a change.') }}
 {% call audit_query('records_are_valid') %}
 -- what ImportExternalStatisticsDTO requires of every record: its identifiers and dates,
--- progress within 0-100, timeSpent at least 1 (the API's minimum)
-SELECT key, payload FROM {{ this }}
-WHERE payload ->> '$.courseIdentifier.value' IS NULL OR payload ->> '$.userIdentifier.value' IS NULL
-   OR payload ->> '$.firstActivityAt' IS NULL OR payload ->> '$.lastActivityAt' IS NULL
-   OR NOT CAST(payload ->> '$.progress' AS DOUBLE) BETWEEN 0 AND 100
-   OR NOT CAST(payload ->> '$.timeSpent' AS DOUBLE) >= 1
+-- progress within 0-100, timeSpent at least 1 (the API's minimum); the dates ISO 8601 UTC
+-- date-times within seeds.timestamp_bounds (one year 10000 or "infinity" and 360Learning
+-- refuses the whole batch)
+SELECT p.key, p.payload FROM {{ this }} AS p, {{ ref('timestamp_bounds') }} AS b
+WHERE p.payload ->> '$.courseIdentifier.value' IS NULL
+   OR p.payload ->> '$.userIdentifier.value' IS NULL
+   OR NOT CAST(p.payload ->> '$.progress' AS DOUBLE) BETWEEN 0 AND 100
+   OR NOT CAST(p.payload ->> '$.timeSpent' AS DOUBLE) >= 1
+   OR EXISTS (
+       SELECT 1 FROM (VALUES (p.payload ->> '$.firstActivityAt'),
+                             (p.payload ->> '$.lastActivityAt')) AS d(stamp)
+       WHERE NOT coalesce(regexp_full_match(d.stamp, '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z')
+                          AND CAST(d.stamp AS TIMESTAMPTZ) BETWEEN b.earliest AND b.latest, false))
 {% endcall %}
 
 WITH listing AS (

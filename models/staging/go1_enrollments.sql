@@ -1,18 +1,20 @@
 {{ config(materialized='table', description='Latest version of every Go1 enrollment, timestamps parsed to UTC, with the learner email joined in from the user account.') }}
 {{ column('enrollment_id', 'Go1 enrollment id; a re-enrolment is a new id, the old enrollment stays here as it last was.') }}
 {{ column('status', 'Go1 status, trimmed and lower-case: completed, in-progress, not-started, assigned, or any other value Go1 sends.') }}
-{{ column('pass', 'Go1 pass: true, false, or NULL when Go1 leaves it empty.') }}
-{{ column('created_at', 'Go1 created_time parsed to UTC.') }}
-{{ column('updated_at', 'Go1 updated_time parsed to UTC.') }}
+{{ column('pass', 'Go1 pass when it is a JSON boolean: true or false; NULL when Go1 leaves it null or out, or sends anything else (see pass_json).') }}
+{{ column('pass_json', 'Go1 pass as Go1 sent it (JSON), NULL when null or absent: a value here with a NULL pass is not a boolean ("yes", 1, an object) and the enrollment is rejected as invalid_pass.') }}
+{{ column('created_at', 'Go1 created_time parsed to UTC; DuckDB also reads year 10000, infinity, year 0 and negative years, kept here and rejected by marts.enrollment_mapping as timestamp_out_of_range.') }}
+{{ column('updated_at', 'Go1 updated_time parsed to UTC (out-of-range values as for created_at).') }}
 {{ column('email', 'The learner email (Go1 user account user.email, trimmed, lower-case): 360Learning matches learners by email.') }}
 {{ audit('unique', columns=['enrollment_id']) }}
 
 WITH parsed AS (
-    -- One JSON parse per record (see staging.go1_learning_objects).
+    -- One JSON parse per record (see staging.go1_learning_objects); pass is read as JSON, so
+    -- that a string "yes" or a number is told from a boolean.
     SELECT
         e.enrollment_id, e._run_id, e._record_hash,
         from_json(e.record, '{"lo_id": "VARCHAR", "user_account_id": "VARCHAR",
-                              "status": "VARCHAR", "pass": "VARCHAR",
+                              "status": "VARCHAR", "pass": "JSON",
                               "created_time": "VARCHAR", "updated_time": "VARCHAR"}') AS j
     FROM {{ source('raw', 'go1_enrollments_latest') }} AS e
 )
@@ -22,7 +24,8 @@ SELECT
     nullif(trim(p.j.lo_id), '') AS lo_id,
     nullif(trim(p.j.user_account_id), '') AS user_account_id,
     nullif(lower(trim(p.j.status)), '') AS status,
-    try_cast(p.j.pass AS BOOLEAN) AS pass,
+    CASE WHEN json_type(p.j.pass) = 'BOOLEAN' THEN CAST(p.j.pass AS BOOLEAN) END AS pass,
+    p.j.pass AS pass_json,
     p.j.created_time AS created_time_text,
     p.j.updated_time AS updated_time_text,
     try_cast(p.j.created_time AS TIMESTAMPTZ) AS created_at,

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enrollments", type=int, default=defaults.enrollments)
     parser.add_argument("--start", type=_date, default=defaults.start, help="ISO date")
     parser.add_argument("--end", type=_date, default=defaults.end, help="ISO date")
+    parser.add_argument("--description-bytes", type=int, default=defaults.description_bytes,
+                        help="pad every learning object's description to this many characters")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--client-id", default="sandbox-go1-client")
     parser.add_argument("--client-secret", default="sandbox-go1-secret")
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     seed = Go1Seed(seed=args.seed, learning_objects=args.learning_objects, users=args.users,
-                   enrollments=args.enrollments, start=args.start, end=args.end)
+                   enrollments=args.enrollments, start=args.start, end=args.end,
+                   description_bytes=args.description_bytes)
     sandbox = Go1Sandbox(seed, args.client_id, args.client_secret, args.portal_url,
                          args.enrollments_path)
     gc.freeze()  # the data set lives as long as the process: keep it out of every collection

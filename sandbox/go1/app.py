@@ -65,10 +65,19 @@ ascending (``sort`` given without ``order`` is descending, the OpenAPI default);
 ``limit + offset <= 10,000``, in id order; its hits are short (``{"id", "status"}``) unless
 :attr:`Go1App.user_list_shape` is ``"long"`` (the full accounts: the hit shape is undocumented,
 so a client must cope with either).
+
+Served text: JSON is written UTF-8 as Go1 writes it, except that a lone UTF-16 surrogate in a
+string (a title cut in the middle of an emoji, ``"\\ud83d"``) is written as its ``\\uXXXX``
+escape: valid JSON to many parsers, refused by others (DuckDB), which a client must survive.
+Knobs for such records and for short pages (see :class:`Go1App`): :attr:`Go1App.raw_records`
+serves a given text in place of one record's JSON wherever the record is served (a number, a
+list, a string with a lone surrogate …); :meth:`Go1App.short_enrollment_pages` has the next
+enrollment list pages answer fewer hits than their ``total`` promises, the total unchanged.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
@@ -119,6 +128,29 @@ _STATUS_CODES = {401: "AUTH_TOKEN_INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND",
 _MISSING_SCOPES = {"message": "Missing scopes"}  # Go1's exact body: no error_code
 _BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "
                 "Gateway</h1></center></body></html>\n")
+
+
+#: what :attr:`Go1App.raw_records` is keyed by: the kind of record and its id
+RAW_RECORD_KINDS = ("learning_object", "enrollment", "user_account")
+
+
+def _served(text: str) -> Response:
+    """A 200 with JSON text as UTF-8; a lone surrogate goes out as its ``\\uXXXX`` escape
+    (``backslashreplace`` spells it exactly so), where plain UTF-8 cannot carry it."""
+    return Response(200, text.encode("utf-8", "backslashreplace"))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class _ShortPages:
+    """Enrollment list pages still to answer short: how many, by how many hits, where."""
+
+    remaining: int | None  # None: every page, until cleared
+    drop: int
+    offset: int | None  # only pages asked at this offset; None: any page with enough hits
 
 
 def error(status: int, code: str, message: str) -> HttpError:
@@ -237,6 +269,11 @@ class Go1App:
         self.scopes: set[str] = set(DEFAULT_SCOPES)
         #: ``"short"`` or ``"long"`` hits for ``GET /user-accounts`` (see USER_LIST_SHAPES)
         self.user_list_shape = "short"
+        #: ``(kind, id) -> text`` served verbatim in place of that record's JSON, in lists and
+        #: by id (kinds: :data:`RAW_RECORD_KINDS`); the record is still filtered and counted
+        #: as its data says, so totals and paging stay as they were
+        self.raw_records: dict[tuple[str, str], str] = {}
+        self._short: _ShortPages | None = None
         self._enrollments_path = _check_enrollments_path(enrollments_path)
         self._tokens: dict[str, int] = {}
         self._scrolls: dict[str, _Scroll] = {}
@@ -341,11 +378,19 @@ class Go1App:
             descending=_order(req, default_desc=sort is not None),
         )
 
-    def _hits(self, ids: list[str], includes: tuple[str, ...]) -> list[dict[str, Any]]:
-        store = self.store
+    def _hits(self, ids: list[str], includes: tuple[str, ...]) -> str:
+        """The hits of a learning-object page as a JSON array's text (raw records spliced in)."""
+        store, raw = self.store, self.raw_records
         with store.lock:
-            return [store.project(store.learning_objects[lo], includes) for lo in ids
-                    if lo in store.learning_objects]
+            hits = [raw.get(("learning_object", lo))
+                    or _dumps(store.project(store.learning_objects[lo], includes))
+                    for lo in ids if lo in store.learning_objects]
+        return "[" + ",".join(hits) + "]"
+
+    @staticmethod
+    def _list_page(total: int, hits: str, scroll_id: str | None = None) -> Response:
+        tail = "" if scroll_id is None else f',"next_scroll_id":{_dumps(scroll_id)}'
+        return _served(f'{{"total":{total:d},"hits":{hits}{tail}}}')
 
     def list_learning_objects(self, req: Request) -> Response:
         scroll_id = req.arg("scroll_id")
@@ -362,14 +407,12 @@ class Go1App:
                 self._scrolls = {k: s for k, s in self._scrolls.items() if s.expires_us > now}
                 self._scrolls[scroll_id] = _Scroll(ids, limit, limit, includes,
                                                    now + self.scroll_ttl_seconds * US_PER_SECOND)
-            return Response(200, {"total": len(ids), "hits": self._hits(ids[:limit], includes),
-                                  "next_scroll_id": scroll_id})
+            return self._list_page(len(ids), self._hits(ids[:limit], includes), scroll_id)
         limit = _int(req, "limit", 20, 1, 50)
         offset = _int(req, "offset", 0, 0, None)
         self._check_window(limit, offset)
         ids = self.store.learning_object_ids(query)
-        return Response(200, {"total": len(ids),
-                              "hits": self._hits(ids[offset:offset + limit], includes)})
+        return self._list_page(len(ids), self._hits(ids[offset:offset + limit], includes))
 
     def _scroll_page(self, scroll_id: str) -> Response:
         if not _SCROLL_ID.match(scroll_id):
@@ -384,8 +427,7 @@ class Go1App:
             page = scroll.ids[scroll.position:scroll.position + scroll.limit]
             scroll.position += len(page)
             scroll.expires_us = now + self.scroll_ttl_seconds * US_PER_SECOND
-        return Response(200, {"total": len(scroll.ids), "hits": self._hits(page, scroll.includes),
-                              "next_scroll_id": scroll_id})
+        return self._list_page(len(scroll.ids), self._hits(page, scroll.includes), scroll_id)
 
     def get_learning_object(self, req: Request) -> Response:
         includes = self._includes(req)
@@ -394,7 +436,8 @@ class Go1App:
             if doc is None:
                 raise error(404, "LEARNING_OBJECT_NOT_FOUND",
                             f"Learning object {req.params['id']} not found.")
-            return Response(200, self.store.project(doc, includes))
+            raw = self.raw_records.get(("learning_object", doc["lo_id"]))
+            return _served(raw or _dumps(self.store.project(doc, includes)))
 
     # enrollments ----------------------------------------------------------------------
     @staticmethod
@@ -433,7 +476,38 @@ class Go1App:
             due_gte=_time(req, "due_date_gte"), due_lte=_time(req, "due_date_lte"),
             due_exists=_bool(req, "due_date_exists"),
         )
-        return Response(200, self.store.enrollment_page_json(query))
+        raw = {key: text for (kind, key), text in self.raw_records.items()
+               if kind == "enrollment"}
+        return _served(self.store.enrollment_page_json(query, raw, self._short_for(offset)))
+
+    def short_enrollment_pages(self, times: int | None = 1, drop: int = 1,
+                               offset: int | None = None) -> None:
+        """The next ``times`` enrollment list pages (``None``: every one) answer ``drop`` fewer
+        hits than they hold, their ``total`` unchanged, as a search engine that lost records
+        between counting and fetching does. Only pages asked at ``offset`` when it is given,
+        else any page holding more than ``drop`` hits. ``times=0`` clears the knob."""
+        if drop < 1:
+            raise ValueError("drop must be at least 1")
+        with self._lock:
+            self._short = None if times == 0 else _ShortPages(times, drop, offset)
+
+    def _short_for(self, offset: int) -> Callable[[int], int]:
+        """For the page asked at ``offset``: told how many hits it holds, how many to leave
+        out (a page that answers short uses the knob up once)."""
+
+        def drop(held: int) -> int:
+            with self._lock:
+                short = self._short
+                if short is None or held <= short.drop or \
+                        (short.offset is not None and short.offset != offset):
+                    return 0
+                if short.remaining is not None:
+                    short.remaining -= 1
+                    if short.remaining == 0:
+                        self._short = None
+                return short.drop
+
+        return drop
 
     def get_enrollment(self, req: Request) -> Response:
         """The slim enrollment; note the OpenAPI spells ``parent_enrollment_id`` here."""
@@ -441,7 +515,7 @@ class Go1App:
         if doc is None:
             raise error(404, "ENROLLMENT_NOT_FOUND", f"Enrollment {req.params['id']} not found.")
         doc["parent_enrollment_id"] = doc.pop("parent_enrolment_id")
-        return Response(200, doc)
+        return _served(self.raw_records.get(("enrollment", doc["id"])) or _dumps(doc))
 
     # users ----------------------------------------------------------------------------
     def list_user_accounts(self, req: Request) -> Response:
@@ -449,9 +523,11 @@ class Go1App:
         limit = _int(req, "limit", 20, 1, 50)
         offset = _int(req, "offset", 0, 0, None)
         self._check_window(limit, offset)
-        total, hits = self.store.user_page(limit, offset,
-                                           short=self.user_list_shape == "short")
-        return Response(200, {"total": total, "hits": hits})
+        short = self.user_list_shape == "short"
+        total, hits = self.store.user_page(limit, offset, short=short)
+        texts = [(None if short else self.raw_records.get(("user_account", str(hit["id"]))))
+                 or _dumps(hit) for hit in hits]
+        return self._list_page(total, "[" + ",".join(texts) + "]")
 
     def get_user_account(self, req: Request) -> Response:
         """Not in the OpenAPI either: the full account, the one source of a learner's email."""
@@ -459,4 +535,5 @@ class Go1App:
         if account is None:
             raise error(404, "USER_ACCOUNT_NOT_FOUND",
                         f"User account {req.params['id']} not found.")
-        return Response(200, account)
+        return _served(self.raw_records.get(("user_account", req.params["id"]))
+                       or _dumps(account))

@@ -40,6 +40,13 @@ def _description(rng: random.Random, subject: str, quirk: str) -> str:
     return text
 
 
+def _padded(description: str, size: int) -> str:
+    """``description`` followed by paragraphs of filler up to ``size`` characters at least."""
+    filler = "<p>" + "Practical guidance, worked examples and a short quiz. " * 8 + "</p>"
+    missing = max(0, size - len(description))
+    return description + filler * -(-missing // len(filler))
+
+
 def _author(rng: random.Random, quirk: str) -> dict[str, str] | None:
     if quirk == "no_author":
         return None
@@ -164,6 +171,9 @@ def generate_learning_objects(
             state = forced
         objects[lo_id] = _learning_object(rng, lo_id, types[index], state,
                                           quirks.get(index, ""), start_us, end_us, index)
+        if seed.description_bytes:  # padded without the generator, so the rest stays the same
+            core = objects[lo_id]["core"]
+            core["description"] = _padded(core["description"], seed.description_bytes)
         if forced == "out_of_library":
             types[index] = "course"
             objects[lo_id]["core"]["type"] = "course"

@@ -32,10 +32,15 @@ class Go1Seed:
     enrollments: int = 2000
     start: datetime = datetime(2025, 1, 1, tzinfo=UTC)
     end: datetime = datetime(2026, 11, 1, tzinfo=UTC)
+    #: pad every learning object's description to at least this many characters (0: as
+    #: generated): a catalog of long descriptions makes 5,000-object scroll pages of tens of MB
+    description_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.learning_objects < 1 or self.users < 1 or self.enrollments < 0:
             raise ValueError("need at least one learning object and one user")
+        if self.description_bytes < 0:
+            raise ValueError("description_bytes cannot be negative")
         if self.end <= self.start:
             raise ValueError("end must be after start")
 

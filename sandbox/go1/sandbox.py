@@ -15,10 +15,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sandbox.go1.app import GATEWAY_ENROLLMENTS_PATH, USER_LIST_SHAPES, Go1App, error_response
+from sandbox.go1.app import (
+    GATEWAY_ENROLLMENTS_PATH,
+    RAW_RECORD_KINDS,
+    USER_LIST_SHAPES,
+    Go1App,
+    error_response,
+)
 from sandbox.go1.data import Go1Seed, gc_paused, generate
+from sandbox.go1.model import stamp
 from sandbox.go1.store import EnrollmentsView, Go1Store
-from sandbox.go1.timefmt import format_us, style_for, to_us, truncate
+from sandbox.go1.timefmt import STYLE_Z, format_us, style_for, to_us, truncate
 from sandbox.httpserver import ApiServer, ServedApi
 
 DEFAULT_INCLUDES = ("core", "relevance", "lifecycle", "provider", "topics")
@@ -84,6 +91,26 @@ class Go1Sandbox(ServedApi):
             raise ValueError(f"user_list_shape must be one of {USER_LIST_SHAPES}, got {value!r}")
         self._app.user_list_shape = value
 
+    def serve_raw(self, kind: str, key: str, text: str | None) -> None:
+        """Serve ``text`` verbatim in place of one record's JSON, in every list and by id
+        (``None``: its own JSON again). ``kind`` is ``learning_object`` (by ``lo_id``),
+        ``enrollment`` or ``user_account`` (by ``id``). The record is still filtered, sorted
+        and counted as its data says: a torture test plants a number, a list, or an object
+        holding a lone surrogate escape without moving any other record."""
+        if kind not in RAW_RECORD_KINDS:
+            raise ValueError(f"kind must be one of {RAW_RECORD_KINDS}, got {kind!r}")
+        if text is None:
+            self._app.raw_records.pop((kind, key), None)
+        else:
+            self._app.raw_records[(kind, key)] = text
+
+    def short_enrollment_pages(self, times: int | None = 1, drop: int = 1,
+                               offset: int | None = None) -> None:
+        """The next ``times`` enrollment list pages (``None``: all, ``0``: none again) answer
+        ``drop`` hits fewer than they hold, their ``total`` unchanged; only pages asked at
+        ``offset`` when it is given (see :meth:`Go1App.short_enrollment_pages`)."""
+        self._app.short_enrollment_pages(times, drop, offset)
+
     # data -------------------------------------------------------------------------------
     @property
     def learning_objects(self) -> dict[str, dict[str, Any]]:
@@ -139,6 +166,11 @@ class Go1Sandbox(ServedApi):
         return self._store.reenroll(enrollment_id, self._now_us(), status)
 
     # changes: user accounts ---------------------------------------------------------------
+    def add_user_account(self, user_account_id: str, email: str | None) -> None:
+        """A new active learner with any id (an id holding ``/`` or ``?`` tests how a client
+        builds ``/user-accounts/{id}``); listed after the seeded accounts."""
+        self._store.add_user(user_account_id, email, stamp(self._now_us(), STYLE_Z))
+
     def edit_email(self, user_account_id: str, email: str | None) -> None:
         """Change a learner's email in Go1 (``None``: the account has none)."""
         with self._store.lock:

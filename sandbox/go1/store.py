@@ -13,11 +13,11 @@ from __future__ import annotations
 import bisect
 import copy
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.go1.model import Enrollment, Go1Dataset
+from sandbox.go1.model import PORTAL_ID, Enrollment, Go1Dataset
 from sandbox.go1.timefmt import format_us, parse_us, style_for, truncate
 
 #: the top-level keys every learning-object hit carries, whatever ``include[]`` asks for
@@ -211,16 +211,25 @@ class Go1Store:
             total, page = self._enrollment_page(q)
             return total, [e.render() for e in page]
 
-    def enrollment_page_json(self, q: EnrollmentQuery) -> str:
+    def enrollment_page_json(self, q: EnrollmentQuery, raw: Mapping[str, str] | None = None,
+                             drop: Callable[[int], int] | None = None) -> str:
         """The list route's whole body, ``{"total":…,"hits":[…]}``, as JSON text.
 
         The same bytes ``json.dumps`` of :meth:`list_enrollments` gives (compact separators,
         ``ensure_ascii=False``), at about half its CPU: each record writes its own text. Records
-        render under the lock so that a change made meanwhile is never half seen.
+        render under the lock so that a change made meanwhile is never half seen. ``raw`` (id ->
+        text) replaces those records' text, and ``drop``, told how many hits the page holds,
+        says how many of its last hits to leave out, the total unchanged (the app's knobs).
         """
         with self.lock:
             total, page = self._enrollment_page(q)
-            hits = ",".join([e.render_json() for e in page])
+            dropped = drop(len(page)) if drop is not None else 0
+            if dropped > 0:
+                page = page[:-dropped]
+            if raw:
+                hits = ",".join([raw.get(e.id) or e.render_json() for e in page])
+            else:
+                hits = ",".join([e.render_json() for e in page])
         return f'{{"total":{total},"hits":[{hits}]}}'
 
     def _enrollment_page(self, q: EnrollmentQuery) -> tuple[int, list[Enrollment]]:
@@ -351,6 +360,20 @@ class Go1Store:
             if not short:
                 return len(self._users), copy.deepcopy(page)
             return len(self._users), [{"id": a["id"], "status": a["status"]} for a in page]
+
+    def add_user(self, user_id: str, email: str | None, created: str) -> None:
+        """A new active learner account (``email`` None: the account has none)."""
+        person: dict[str, Any] = {"given_name": "New", "family_name": "Learner"}
+        if email is not None:
+            person["email"] = email
+        account = {"id": user_id, "portal_id": PORTAL_ID, "status": "active",
+                   "roles": ["Learner"], "created_time": created, "updated_time": created,
+                   "user": person}
+        with self.lock:
+            if user_id in self.user_accounts:
+                raise ValueError(f"user account {user_id!r} exists already")
+            self.user_accounts[user_id] = account
+            self._users.append(account)
 
     def user_account(self, user_id: str) -> dict[str, Any] | None:
         """A copy of the account ``GET /user-accounts/{id}`` serves, taken under the lock."""

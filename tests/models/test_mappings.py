@@ -402,6 +402,176 @@ def test_the_payload_audits_find_records_the_api_would_refuse(transform: Transfo
     con.execute("UPDATE marts.content_360 SET image = 'http://img.example.com/x.jpg' "
                 "WHERE external_id = '101'")
     assert failing("attempt_payloads") == {"9001"}
+    # a date-time 360Learning would refuse, were one to get past the rejects
+    con.execute("UPDATE marts.attempts_360 SET first_activity = '10000-01-01 00:00:00+00' "
+                "WHERE go1_enrollment_id = '9002'")
+    assert failing("attempt_payloads") == {"9001", "9002"}
     assert failing("course_payloads") == set()  # an http image is left out, not sent
     con.execute("UPDATE marts.content_360 SET subjects = NULL WHERE external_id = '100'")
     assert failing("course_payloads") == {"100"}
+
+
+# --- what cannot be sent is rejected, one record at a time (issue 12) -------------------------
+
+def payload_keys(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The enrollments the next push would send a statistics record for."""
+    return [r["key"] for r in rows(con, "SELECT key FROM outbound.attempt_payloads ORDER BY key")]
+
+
+OUT_OF_RANGE = [
+    pytest.param("updated", "10000-01-01T00:00:00Z", id="year-10000"),
+    pytest.param("updated", "infinity", id="infinity"),
+    pytest.param("updated", "2101-01-01T00:00:00Z", id="after-2100"),
+    pytest.param("created", "0000-01-01T00:00:00Z", id="year-0"),
+    pytest.param("created", "-0001-06-01T00:00:00Z", id="negative-year"),
+    pytest.param("created", "-infinity", id="minus-infinity"),
+    pytest.param("created", "1969-12-31T23:59:59Z", id="before-1970"),
+]
+
+
+@pytest.mark.parametrize(("which", "text"), OUT_OF_RANGE)
+def test_an_enrollment_timestamp_outside_1970_2100_is_rejected_and_the_rest_goes(
+        transform: Transform, which: str, text: str) -> None:
+    """360Learning answers 400 for a whole batch with one invalid date-time in it: the
+    record with a date out of 1970-2100 is a reject naming the text, the others still go."""
+    bad = enrollment("1", status="completed")
+    bad[f"{which}_time"] = text
+    con = stats(transform, bad, enrollment("2", created="2025-06-01T00:00:00Z",
+                                           updated="2025-06-02T00:00:00Z"))
+    assert reject(con, "1") == ("timestamp_out_of_range", text)
+    assert payload_keys(con) == ["2"]
+
+
+def test_the_range_bounds_are_inclusive(transform: Transform) -> None:
+    con = stats(transform, enrollment("1", created="1970-01-01T00:00:00Z",
+                                      updated="2100-12-31T23:59:59.999Z"))
+    (payload,) = [json.loads(r["payload"]) for r in
+                  rows(con, "SELECT payload FROM outbound.attempt_payloads")]
+    assert (payload["firstActivityAt"], payload["lastActivityAt"]) == (
+        "1970-01-01T00:00:00.000Z", "2100-12-31T23:59:59.999Z")
+
+
+@pytest.mark.parametrize(("which", "text"), OUT_OF_RANGE)
+def test_a_learning_object_timestamp_outside_1970_2100_is_rejected(
+        transform: Transform, which: str, text: str) -> None:
+    """updated_time is the course's modifiedAt and orders its versions; created_time is not
+    used by the mapping, so only updated_time is checked."""
+    con = transform(Go1Data([learning_object("1", updated_time=text),
+                             learning_object("2", created_time=text)]))
+    assert reject(con, "1") == ("timestamp_out_of_range", text)
+    assert [r["external_id"] for r in rows(con, "SELECT external_id FROM marts.content_360")] \
+        == ["2"]
+
+
+@pytest.mark.parametrize(("title", "detail"), [
+    (42, "42"), (3.5, "3.5"), (True, "true"), ({"en": "Sales"}, '{"en":"Sales"}'),
+    (["Sales"], '["Sales"]')])
+def test_a_title_that_is_not_a_string_is_rejected(transform: Transform, title: Any,
+                                                  detail: str) -> None:
+    con = transform(Go1Data([learning_object("1", core__title=title), learning_object("2")]))
+    assert reject(con, "1") == ("invalid_title", detail)
+    assert [r["external_id"] for r in rows(con, "SELECT external_id FROM marts.content_360")] \
+        == ["2"]
+
+
+@pytest.mark.parametrize("title", [
+    "", "\t\n", "\u00a0", " \u00a0\u2003\u3000\u202f ", "\r\n\u2028\u200b\ufeff", None, _DROP])
+def test_a_title_that_is_blank_after_trimming_all_whitespace_is_missing(
+        transform: Transform, title: Any) -> None:
+    con = transform(Go1Data([learning_object("1", core__title=title)]))
+    assert reject(con, "1") == ("missing_title", None)
+    assert rows(con, "SELECT * FROM marts.content_360") == []
+
+
+def test_a_title_is_sent_without_surrounding_whitespace_of_any_kind(
+        transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("1", core__title="\u00a0\tSales 101\u3000\n")]))
+    assert course(con, "1")["name"] == "Sales 101"
+
+
+def test_two_records_with_one_lo_id_keep_the_newest_and_reject_the_other(
+        transform: Transform) -> None:
+    # the newer one is landed first: the update time decides before the landing order
+    con = transform(Go1Data([
+        learning_object("100", id="con_new", core__title="New",
+                        updated_time="2025-03-02T00:00:00Z"),
+        learning_object("100", id="con_old", core__title="Old",
+                        updated_time="2025-03-01T00:00:00Z"),
+    ]))
+    assert course(con, "100")["name"] == "New"
+    reason, detail = reject(con, "100")
+    assert reason == "duplicate_key" and detail is not None and "con_new" in detail
+    (record,) = rows(con, "SELECT record FROM marts.rejects WHERE go1_key = '100'")
+    assert json.loads(record["record"])["id"] == "con_old"
+
+
+def test_two_records_with_one_lo_id_and_one_update_time_keep_the_one_landed_last(
+        transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("100", id="con_a", core__title="First"),
+                             learning_object("100", id="con_b", core__title="Second")]))
+    assert course(con, "100")["name"] == "Second"
+    (record,) = rows(con, "SELECT record FROM marts.rejects WHERE go1_key = '100'")
+    assert json.loads(record["record"])["id"] == "con_a"
+
+
+def test_the_same_record_read_twice_is_one_course_and_no_reject(transform: Transform) -> None:
+    con = transform(Go1Data([learning_object("100"), learning_object("100")]))
+    assert course(con, "100")["name"] == "Course 100"
+    assert rows(con, "SELECT * FROM marts.rejects") == []
+
+
+def test_a_newer_version_in_a_later_run_is_no_duplicate(
+        transform: Transform, warehouse: duckdb.DuckDBPyConnection) -> None:
+    land_bodies(warehouse, LEARNING_OBJECTS, 0, NOW,
+                [json.dumps({"hits": [learning_object("100", core__title="Before")]})])
+    con = transform(Go1Data([learning_object("100", core__title="After")]))
+    assert course(con, "100")["name"] == "After"
+    assert rows(con, "SELECT * FROM marts.rejects") == []
+
+
+@pytest.mark.parametrize(("value", "detail"), [
+    ("yes", '"yes"'), ("true", '"true"'), (1, "1"), (0, "0"), ({"value": True}, '{"value":true}'),
+    ([True], "[true]")])
+def test_a_pass_that_is_not_a_boolean_is_rejected(transform: Transform, value: Any,
+                                                  detail: str) -> None:
+    bad = enrollment("1", status="completed")
+    bad["pass"] = value
+    con = stats(transform, bad, enrollment("2", created="2025-06-01T00:00:00Z",
+                                           updated="2025-06-02T00:00:00Z"))
+    assert reject(con, "1") == ("invalid_pass", detail)
+    assert payload_keys(con) == ["2"]
+
+
+def test_a_pass_that_is_null_or_absent_is_unknown(transform: Transform) -> None:
+    absent = enrollment("2", status="completed", created="2025-06-01T00:00:00Z",
+                        updated="2025-06-02T00:00:00Z")
+    del absent["pass"]
+    con = stats(transform, enrollment("1", status="completed", passed=None), absent)
+    assert [attempt(con, key)["result"] for key in ("1", "2")] == [None, None]
+    assert rows(con, "SELECT * FROM marts.rejects WHERE entity = 'enrollment'") == []
+
+
+def test_the_reasons_are_documented_where_an_analyst_looks(transform: Transform) -> None:
+    con = stats(transform, enrollment("1"))
+    comments = {(table, column): comment for table, column, comment in con.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE column_name IN ('outcome', 'reject_reason', 'reason')").fetchall()}
+    for reason in ("timestamp_out_of_range", "invalid_pass"):
+        assert reason in comments[("enrollment_mapping", "outcome")]
+    for reason in ("timestamp_out_of_range", "invalid_title", "duplicate_key"):
+        assert reason in comments[("go1_learning_objects", "reject_reason")]
+
+
+def test_reconcile_lists_the_new_reasons_as_rejected_by_the_mapping(
+        transform: Transform) -> None:
+    """reconcile classifies rejects by category, not by reason: every new reason shows up."""
+    bad_pass = enrollment("2", status="completed")
+    bad_pass["pass"] = "yes"
+    con = transform(Go1Data(
+        [learning_object("100"), learning_object("101", core__title=42),
+         learning_object("102", updated_time="10000-01-01T00:00:00Z")],
+        enrollments=[enrollment("1", updated="infinity"), bad_pass]))
+    found = {r["go1_key"]: r["go1_value"] for r in rows(
+        con, "SELECT go1_key, go1_value FROM reconcile.differences WHERE category = 'rejected'")}
+    assert found == {"101": "invalid_title", "102": "timestamp_out_of_range",
+                     "1": "timestamp_out_of_range", "2": "invalid_pass"}

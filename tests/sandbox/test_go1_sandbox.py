@@ -519,6 +519,74 @@ def test_user_list_long_shape_serves_the_full_accounts(sb: Go1Sandbox) -> None:
         [{"id": hit["id"], "status": hit["status"]} for hit in long]
 
 
+# torture knobs ----------------------------------------------------------------------------
+def test_a_lone_surrogate_is_served_as_its_escape(sb: Go1Sandbox) -> None:
+    """Plain UTF-8 cannot carry a lone surrogate: it goes out as ``\\ud83d``, which Python
+    reads back as the same cut string."""
+    lo = sorted(sb.library)[0]
+    sb.edit_title(lo, "Fire safety \ud83d")
+    response = Client(sb).get(f"/learning-objects/{lo}", **{"include[]": "core"})
+    assert response.status_code == 200
+    assert b'"title":"Fire safety \\ud83d"' in response.content
+    assert response.json()["core"]["title"] == "Fire safety \ud83d"
+
+
+def test_a_raw_record_replaces_one_record_everywhere_and_keeps_the_totals(
+        sb: Go1Sandbox) -> None:
+    client = Client(sb)
+    enrollment = sorted(sb.enrollments)[0]
+    before = client.get(ENROLLMENTS, limit=50, sort="updated_time", order="asc").json()
+    sb.serve_raw("enrollment", enrollment, "42")
+    user = next(iter(sb.user_accounts))
+    sb.serve_raw("user_account", user, "[]")
+    after = client.get(ENROLLMENTS, limit=50, sort="updated_time", order="asc").json()
+    assert after["total"] == before["total"]
+    assert after["hits"] == [42 if h["id"] == enrollment else h for h in before["hits"]]
+    assert client.get(f"/enrollments/{enrollment}").json() == 42
+    assert client.get(f"/user-accounts/{user}").json() == []
+    sb.user_list_shape = "long"
+    assert client.get("/user-accounts", limit=1).json()["hits"] == [[]]
+    sb.serve_raw("enrollment", enrollment, None)
+    assert client.get(f"/enrollments/{enrollment}").json()["id"] == enrollment
+    with pytest.raises(ValueError):
+        sb.serve_raw("course", "1", "5")
+
+
+def test_short_enrollment_pages_drop_hits_and_keep_the_total(sb: Go1Sandbox) -> None:
+    client = Client(sb)
+    params = {"limit": 50, "sort": "updated_time", "order": "asc"}
+    whole = client.get(ENROLLMENTS, offset=50, **params).json()
+    sb.short_enrollment_pages(times=2, drop=3, offset=50)
+    assert len(client.get(ENROLLMENTS, offset=0, **params).json()["hits"]) == 50  # other offset
+    for _ in range(2):
+        short = client.get(ENROLLMENTS, offset=50, **params).json()
+        assert short["total"] == whole["total"] and short["hits"] == whole["hits"][:-3]
+    assert client.get(ENROLLMENTS, offset=50, **params).json() == whole  # used up
+    sb.short_enrollment_pages(times=None, drop=1)
+    assert all(len(client.get(ENROLLMENTS, offset=o, **params).json()["hits"]) == 49
+               for o in (0, 100))
+    sb.short_enrollment_pages(times=0)
+    assert len(client.get(ENROLLMENTS, offset=0, **params).json()["hits"]) == 50
+
+
+def test_descriptions_padded_by_the_seed_and_an_added_account() -> None:
+    seed = Go1Seed(seed=11, learning_objects=40, users=5, enrollments=10,
+                   description_bytes=4096)
+    with Go1Sandbox(seed).serve() as sb:
+        plain = Go1Sandbox(Go1Seed(seed=11, learning_objects=40, users=5, enrollments=10))
+        for lo, doc in sb.learning_objects.items():
+            assert len(doc["core"]["description"]) >= 4096
+            assert doc["core"]["description"].startswith(
+                plain.learning_objects[lo]["core"]["description"])
+            assert doc["core"]["title"] == plain.learning_objects[lo]["core"]["title"]
+        sb.add_user_account("a/b?c", "odd@example.com")
+        assert sb.user_accounts["a/b?c"]["user"]["email"] == "odd@example.com"
+        with pytest.raises(ValueError):
+            sb.add_user_account("a/b?c", None)
+        listed = Client(sb).get("/user-accounts", limit=50).json()
+        assert listed["total"] == 6 and listed["hits"][-1] == {"id": "a/b?c", "status": "active"}
+
+
 # faults -----------------------------------------------------------------------------------
 def test_429_with_and_without_retry_after(sb: Go1Sandbox) -> None:
     client = Client(sb)
