@@ -3,9 +3,10 @@
 The CLI's one error boundary is :class:`Go1SyncGroup`: go1sync's known errors (one root,
 :class:`go1sync.errors.Go1SyncError`) end here as one red line and their exit code (2 for bad
 usage or configuration, 1 for work that failed); an operating-system error (a folder that
-cannot be written, a port in use) as one line naming the path; Ctrl-C as exit 130, saying what
-was kept. ``--debug`` (or ``GO1SYNC_DEBUG=1``) lets any of them through with its traceback.
-Anything else is a bug and keeps its traceback.
+cannot be written, a port in use) as one line naming the path; a local fault DuckDB met (a
+corrupt file, a full disk) as one line naming the warehouse; Ctrl-C, DuckDB's interrupted
+query included, as exit 130, saying what was kept. ``--debug`` (or ``GO1SYNC_DEBUG=1``) lets
+any of them through with its traceback. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -44,14 +45,36 @@ def os_error_line(exc: OSError) -> str:
 
 
 def interrupted(exc: BaseException) -> bool:
-    """Whether Ctrl-C is behind an error: DuckDB reports it as its own error, which a stage
-    may have wrapped in one of go1sync's."""
+    """Whether Ctrl-C is behind an error: DuckDB reports it as its own error (an
+    ``InterruptException``, or a bare ``RuntimeError('Query interrupted')`` when the signal
+    comes while its Python client waits for a query, which loses the KeyboardInterrupt), which
+    a stage may have wrapped in one of go1sync's. By name: the CLI does not import DuckDB."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, KeyboardInterrupt) or type(seen).__name__ == "InterruptException":
             return True
+        if type(seen) is RuntimeError and str(seen) == "Query interrupted":
+            return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def local_fault_line(ctx: click.Context, exc: Exception) -> str | None:
+    """The one line for a local fault DuckDB met outside a session (a corrupt block read by
+    ``plan`` or ``models``, say), naming the configured warehouse; ``None`` for anything
+    else, which is a bug and keeps its traceback."""
+    if "duckdb" not in sys.modules:
+        return None
+    from contextlib import suppress
+
+    from warehouse.errors import fault_error
+
+    path = None
+    if ctx.obj is not None:
+        with suppress(Go1SyncError):  # else the line names the file DuckDB's message names
+            path = _config(ctx).warehouse_path()
+    known = fault_error(path, exc)
+    return None if known is None else str(known)
 
 
 class Go1SyncGroup(click.Group):
@@ -77,6 +100,18 @@ class Go1SyncGroup(click.Group):
                 raise
             click.secho(INTERRUPTED, fg="yellow", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            if interrupted(exc):
+                click.secho(INTERRUPTED, fg="yellow", err=True)
+                sys.exit(EXIT_INTERRUPTED)
+            line = local_fault_line(ctx, exc)
+            if line is None:
+                raise
+            _fail(line, EXIT_FAILED)
 
 
 class SinceType(click.ParamType):

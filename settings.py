@@ -184,8 +184,8 @@ def parse_path(value: str) -> str:
         raise ValueError("expected a file path")
     expanded = os.path.expanduser(text)
     if expanded.startswith("~"):
-        raise ValueError(f"cannot expand {text.split('/')[0]} (no such home folder): "
-                         "give the full path")
+        raise ValueError(f"expected a full path ({text.split('/')[0]} is no known home "
+                         "folder)")
     return expanded
 
 

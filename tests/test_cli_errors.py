@@ -15,8 +15,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
+from click.testing import CliRunner
 
+import cli
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from tests.helpers import ROOT, run_cli
 
@@ -103,3 +106,54 @@ def test_ctrl_c_exits_130_and_says_what_was_kept(tmp_path: Path) -> None:
     assert process.returncode == 130
     assert "Traceback" not in err
     assert "interrupted: what was committed is kept" in err
+
+
+@pytest.mark.parametrize("raised", [RuntimeError("Query interrupted"),
+                                    duckdb.InterruptException("INTERRUPT Error: Interrupted!")])
+def test_a_duckdb_query_interrupted_outside_a_session_exits_130(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raised: BaseException) -> None:
+    """Ctrl-C during a read-only command's query (status, plan, models): DuckDB's Python client
+    raises a bare RuntimeError('Query interrupted'), the KeyboardInterrupt lost; it ends as
+    any Ctrl-C."""
+    import commands.status
+
+    def interrupted_query(*_: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(commands.status, "run_status", interrupted_query)
+    result = CliRunner().invoke(cli.main, ["status"],
+                                env={"GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().startswith("interrupted: what was committed is kept")
+    assert "Traceback" not in result.output
+
+
+def test_a_corrupt_block_read_outside_a_session_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    """A corrupt block that a read-only command's query meets (DuckDB reads blocks lazily)
+    names the configured warehouse and how to restore it."""
+    import commands.status
+
+    def corrupt(*_: object) -> None:
+        raise duckdb.Error("Corrupt database file: computed checksum 1 does not match stored "
+                           "checksum 2 in block at location 4096")
+
+    monkeypatch.setattr(commands.status, "run_status", corrupt)
+    path = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(cli.main, ["status"], env={"GO1SYNC_WAREHOUSE": str(path)})
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: the warehouse {path} is unreadable: the file is corrupt")
+    assert "python cli.py rebuild-snapshot" in line
+
+
+def test_a_bug_in_a_query_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only local faults become one line: a query go1sync got wrong is a bug."""
+    import commands.status
+
+    def bug(*_: object) -> None:
+        raise duckdb.BinderException('Binder Error: Referenced column "nope" not found')
+
+    monkeypatch.setattr(commands.status, "run_status", bug)
+    result = CliRunner().invoke(cli.main, ["status"])
+    assert isinstance(result.exception, duckdb.BinderException)

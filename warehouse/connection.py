@@ -1,19 +1,20 @@
-"""Opening the DuckDB file: UTC session, migrations applied, lock conflicts explained."""
+"""Opening the DuckDB file: UTC session, migrations applied, local faults explained.
+
+Every local fault becomes one true line (:func:`warehouse.errors.fault_error`): a lock held by
+another process, a corrupt file, a full disk, a folder that cannot be written are each told as
+what they are.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
 
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, fault_error, file_in_the_way, os_failure
 from warehouse.migrations import apply_migrations
-
-_PID = re.compile(r"PID (\d+)")
-
 
 DEFAULT_MEMORY_LIMIT = "256MB"
 
@@ -26,25 +27,38 @@ def connect(path: Path | str, *, read_only: bool = False,
     to a temporary directory beside the file past it) keeps a run's memory flat whatever the
     number of enrollments.
     """
-    target = Path(path)
+    target = warehouse_target(path)
     if not read_only:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise os_failure(target, target.parent, exc, "create the folder") from None
     elif not target.exists():
+        if (blocker := file_in_the_way(target)) is not None:
+            raise WarehouseError(f"no warehouse at {target}: {blocker} is a file, not a folder")
         raise WarehouseError(f"no warehouse at {target}: run `python cli.py extract` first")
     try:
         con = duckdb.connect(str(target), read_only=read_only,
                              config={"memory_limit": memory_limit})
-    except duckdb.IOException as exc:
-        pid = _PID.search(str(exc))
-        holder = f" (pid {pid[1]})" if pid else ""
-        raise WarehouseError(
-            f"the warehouse {target} is open in another process{holder}; "
-            "close it (a DuckDB shell, say) or wait for it to finish"
-        ) from None
     except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open the warehouse {target}: {exc}") from None
+        known = fault_error(target, exc)
+        if known is None:
+            raise WarehouseError(f"cannot open the warehouse {target}: "
+                                 f"{' '.join(str(exc).split())}") from None
+        raise known from None
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def warehouse_target(path: Path | str) -> Path:
+    """The warehouse file ``path`` names, ``~`` expanded as DuckDB expands it (the lock file
+    must sit beside the very file DuckDB opens); a folder is refused here, before DuckDB
+    reads it as a database and fails with a lock or read error that would not say so."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise WarehouseError(f"the warehouse path {target} is a folder, not a DuckDB file: give "
+                             f"the path of a file, such as {target / 'go1sync.duckdb'}")
+    return target
 
 
 def open_warehouse(path: Path | str, *, read_only: bool = False,
@@ -52,19 +66,41 @@ def open_warehouse(path: Path | str, *, read_only: bool = False,
     """Connect and bring the schema up to date (migrations need a writable file)."""
     con = connect(path, read_only=read_only, memory_limit=memory_limit)
     if not read_only:
-        apply_migrations(con)
+        try:
+            apply_migrations(con, warehouse=warehouse_target(path))
+        except BaseException:
+            close_quietly(con)
+            raise
     return con
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK, whatever it says: after a COMMIT that failed (a full disk) DuckDB has already
+    ended the transaction, or invalidated the database, and refuses the ROLLBACK; that refusal
+    must never replace the error that made it necessary."""
+    with suppress(duckdb.Error):
+        con.execute("ROLLBACK")
+
+
+def close_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Close while another error is on its way up: a checkpoint the full disk refuses must not
+    hide it (what was committed is in the WAL, which the next open replays)."""
+    with suppress(duckdb.Error):
+        con.close()
 
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """One DuckDB transaction: committed when the block ends, rolled back on any exception
-    (Ctrl-C included), which goes on up. The push and the read-back write each step this way,
-    so a step cut short leaves what was committed before it and nothing of itself."""
+    (Ctrl-C included) or a failed COMMIT, and the original error goes on up. The push and the
+    read-back write each step this way, so a step cut short leaves what was committed before
+    it and nothing of itself."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
+        con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # the COMMIT itself may have failed (a full disk): the ROLLBACK is then refused, and
+        # the COMMIT's error is the one that goes on up
+        rollback_quietly(con)
         raise
-    con.execute("COMMIT")

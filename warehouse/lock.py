@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from warehouse.errors import WarehouseError
+from warehouse.connection import warehouse_target
+from warehouse.errors import WarehouseError, os_failure
 
 log = logging.getLogger("go1sync.warehouse")
 POLL_SECONDS = 1.0
@@ -33,7 +34,8 @@ class RunLock:
     def __init__(self, warehouse_path: Path | str, command: str, wait: float = 0.0, *,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.path = Path(f"{warehouse_path}.lock")
+        self.warehouse = Path(warehouse_path).expanduser()
+        self.path = Path(f"{self.warehouse}.lock")
         self.command = command
         self.wait = wait
         self._clock = clock
@@ -41,8 +43,19 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock (waiting up to ``wait``); a folder that cannot hold the lock file
+        is one :class:`WarehouseError` naming the warehouse and the cause, never a traceback."""
+        warehouse_target(self.warehouse)  # a folder given as the warehouse is refused first
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise os_failure(self.warehouse, self.path.parent, exc, "create the folder") \
+                from None
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            doing = "open the lock file" if self.path.exists() else "create the lock file"
+            raise os_failure(self.warehouse, self.path, exc, doing) from None
         deadline = self._clock() + self.wait
         told = False
         while True:
@@ -62,10 +75,17 @@ class RunLock:
                                 "to finish", holder, round(left))
                     told = True
                 self._sleep(min(POLL_SECONDS, left))
+            except OSError as exc:  # a file system without flock (some network mounts, say)
+                os.close(fd)
+                raise os_failure(self.warehouse, self.path, exc, "lock the lock file") from None
         started = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         info = {"pid": os.getpid(), "started": started, "command": self.command}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError as exc:
+            os.close(fd)  # the flock goes with it
+            raise os_failure(self.warehouse, self.path, exc, "write the lock file") from None
         self._fd = fd
         return self
 

@@ -7,12 +7,13 @@ transaction with its record, so a failed migration leaves the warehouse at the v
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, fault_error
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -38,9 +39,23 @@ def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def apply_migrations(con: duckdb.DuckDBPyConnection,
-                     directory: Path = MIGRATIONS_DIR) -> list[int]:
-    """Apply the migrations not yet recorded; return the versions applied now."""
+def apply_migrations(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR, *,
+                     warehouse: Path | None = None) -> list[int]:
+    """Apply the migrations not yet recorded; return the versions applied now.
+
+    A local fault on the way (a corrupt or truncated file, which DuckDB may only notice when
+    it reads the tables; a full disk) is told as such, naming ``warehouse``; the migration's
+    own failure names the migration."""
+    try:
+        return _apply(con, directory)
+    except (duckdb.Error, WarehouseError) as exc:
+        known = fault_error(warehouse, exc)
+        if known is None:
+            raise
+        raise known from exc
+
+
+def _apply(con: duckdb.DuckDBPyConnection, directory: Path) -> list[int]:
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.schema_migrations ("
@@ -60,9 +75,11 @@ def apply_migrations(con: duckdb.DuckDBPyConnection,
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            with suppress(duckdb.Error):  # a COMMIT the disk refused ended the transaction
+                con.execute("ROLLBACK")
             raise WarehouseError(
-                f"migration {migration.version:04d}_{migration.name} failed: {exc}"
+                f"migration {migration.version:04d}_{migration.name} failed: "
+                f"{' '.join(str(exc).split())}"
             ) from exc
         applied.append(migration.version)
     return applied

@@ -6,12 +6,14 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from warehouse import RunLock, WarehouseError, open_warehouse
+from warehouse.connection import transaction
 from warehouse.migrations import MIGRATIONS_DIR, apply_migrations, available_migrations
 from warehouse.session import run_session
 
@@ -150,3 +152,61 @@ def test_runs_left_running_by_a_crash_are_closed(tmp_path: Path) -> None:
     con = open_warehouse(path)
     assert con.execute("SELECT status, error FROM meta.runs WHERE run_id = 1").fetchone() == (
         "failed", "interrupted: the process ended before the run finished")
+
+
+def test_a_rollback_refused_never_replaces_the_error(tmp_path: Path) -> None:
+    """After a COMMIT that failed (a full disk), DuckDB has ended the transaction and refuses
+    the ROLLBACK ("no transaction is active"): the error that made the ROLLBACK necessary is
+    the one that goes on up. Here the block ends the transaction itself, then fails."""
+    con = open_warehouse(tmp_path / "w.duckdb")
+    with pytest.raises(ValueError, match="^the original error$"), transaction(con):
+        con.execute("COMMIT")
+        raise ValueError("the original error")
+    con.close()
+
+
+def test_a_duckdb_interrupt_in_a_session_is_ctrl_c_and_rolls_back(tmp_path: Path) -> None:
+    """DuckDB stops a query for Ctrl-C with its own error: the session ends the command as the
+    KeyboardInterrupt it is (the CLI's exit 130), with the run recorded failed and the open
+    transaction rolled back."""
+    path = tmp_path / "w.duckdb"
+    done = threading.Event()
+    with pytest.raises(KeyboardInterrupt), run_session(path, "transform", {}) as session:
+        def interrupt() -> None:  # as Ctrl-C does, until the query is stopped
+            while not done.is_set():
+                session.con.interrupt()
+                done.wait(0.01)
+
+        poker = threading.Thread(target=interrupt)
+        session.con.execute("BEGIN TRANSACTION")
+        session.con.execute("CREATE TABLE staging.half AS SELECT 1 AS x")
+        poker.start()
+        try:
+            session.con.execute("SELECT count(*) FROM range(100000000000) AS t(i) "
+                                "WHERE i % 7 = 3").fetchall()
+        finally:
+            done.set()
+            poker.join()
+    con = open_warehouse(path)
+    status, error = con.execute("SELECT status, error FROM meta.runs").fetchone() or (None, None)
+    half = con.execute("SELECT count(*) FROM information_schema.tables "
+                       "WHERE table_name = 'half'").fetchone()
+    con.close()
+    assert status == "failed" and "interrupted" in str(error)
+    assert half == (0,)
+
+
+def test_a_local_fault_in_a_session_is_one_warehouse_error(tmp_path: Path) -> None:
+    """Whatever layer met it and wrapped it (a model's error, a refused ROLLBACK), a full disk
+    in a session ends as the WarehouseError that says so, naming the warehouse."""
+    path = tmp_path / "w.duckdb"
+    full = duckdb.IOException('IO Error: Could not write file "/x/w.duckdb.wal": File too large')
+    with pytest.raises(WarehouseError) as info, run_session(path, "transform", {}):
+        try:
+            raise full
+        except duckdb.Error:
+            raise duckdb.TransactionException(
+                "TransactionContext Error: cannot rollback - no transaction is active") from None
+    message = str(info.value)
+    assert message.startswith(f"the warehouse {path} cannot be written: the disk is full")
+    assert "File too large" in message and "rollback" not in message
