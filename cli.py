@@ -414,6 +414,31 @@ def push_command(ctx: click.Context) -> None:
               EXIT_FAILED)
 
 
+@main.command("rebuild-snapshot")
+@click.option("--replace", is_flag=True,
+              help="Rebuild even though this warehouse's snapshot holds rows.")
+@click.pass_context
+def rebuild_snapshot_command(ctx: click.Context, replace: bool) -> None:
+    """Rebuild what was pushed (meta.pushed_*) from 360Learning, for a lost or restored
+    warehouse: extracts Go1, maps it, then reads the integration's courses (archived or not)
+    and attempts back, so the next run sends nothing twice and misses no archive.
+
+    One GET per Go1 learning object (360Learning lists no integration's courses), at its
+    rate limit: about 20 minutes for 50,000.
+    """
+    from commands.rebuild import run_rebuild
+
+    report, rebuilt = run_rebuild(_config(ctx), replace, console.count_progress("courses read"))
+    console.end_count_progress()
+    console.streams(report.streams)
+    if rebuilt is None:
+        _fail(f"stream(s) failed: {', '.join(report.failed_streams)}; nothing was rebuilt",
+              EXIT_FAILED)
+        return
+    console.rebuilt(rebuilt)
+    console.footer(report)
+
+
 @main.group()
 def models() -> None:
     """Inspect the SQL models: their versions, compiled SQL and lineage."""

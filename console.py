@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -22,6 +23,9 @@ from load.changes import Plan
 from load.result import KindCount, PushResult
 from warehouse.models import RunResult, short_fingerprint
 from warehouse.status import Status
+
+if TYPE_CHECKING:
+    from reconcile.rebuild import Rebuilt
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -74,6 +78,29 @@ def push_progress(kind: str, count: KindCount) -> None:
 def end_push_progress() -> None:
     if sys.stderr.isatty():
         click.echo(err=True)
+
+
+def count_progress(label: str) -> Callable[[int, int], None]:
+    """``done of total`` on one line, rewritten in place on a terminal."""
+    def show(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r{label}: {done:,} of {total:,}", nl=False, err=True)
+    return show
+
+
+end_count_progress = end_push_progress
+
+
+def rebuilt(result: Rebuilt) -> None:
+    click.echo(f"integration {result.integration_id}: {result.courses:,} of {result.asked:,} "
+               f"Go1 learning objects are its courses ({result.archived:,} archived); "
+               f"{result.attempts:,} attempts tied to Go1 enrollments ({result.closed:,} "
+               "closed)")
+    if result.unmatched_attempts:
+        click.secho(f"{result.unmatched_attempts:,} attempt(s) of its courses match no Go1 "
+                    "enrollment (same course, learner and first activity): left as they are",
+                    fg="yellow")
+    click.echo("snapshot rebuilt: the next run sends only what differs")
 
 
 def streams(outcomes: Sequence[StreamOutcome]) -> None:
@@ -159,6 +186,19 @@ def plan(result: Plan) -> None:
     click.echo(f"{result.writes:,} row(s) would be written")
 
 
+def age(since: datetime) -> str:
+    """How long ago, in the two largest units (``2h 05m``, ``3d 4h``, ``40s``)."""
+    seconds = max(0, int((datetime.now(UTC) - since).total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
 def pushed(result: PushResult, indent: str = "") -> None:
     if result.settled_operations:
         click.echo(f"{indent}settled {result.settled_operations} operation(s) left by an "
@@ -231,8 +271,13 @@ def status(found: Status) -> None:
         click.echo(f"  {stream:<17} {value}")
     heading("bulk operations not yet confirmed")
     for op, kind, items, at in found.unconfirmed:
-        click.echo(f"  {op} {kind} {items:,} items, submitted {at} (settled by the next push)")
-    if not found.unconfirmed:
+        click.echo(f"  {op} {kind} {items:,} items, submitted {at:%Y-%m-%d %H:%M}Z, "
+                   f"{age(at)} ago (settled by the next push)")
+    for kind, rows, since in found.uncertain:
+        click.echo(f"  {kind}: {rows:,} row(s) submitted {since:%Y-%m-%d %H:%M}Z, {age(since)} "
+                   "ago, answer lost (found in 360Learning's operations list by the next push; "
+                   "held until then)")
+    if not found.unconfirmed and not found.uncertain:
         click.echo("  none")
     heading("rejects by reason")
     for entity, reason, n in found.rejects:

@@ -30,7 +30,7 @@ from load.bulk import (
 )
 from load.changes import require_outbound
 from load.client import L360Client
-from load.course_ids import settle_course_ids
+from load.course_ids import external_course, settle_course_ids
 from load.errors import BulkTimeout, LoadError, ScopeError, SubmitUncertain
 from load.integration import Integration, ensure_integration
 from load.ledger import (
@@ -240,7 +240,9 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
 
     _check_operations_readable(client)
     integration: Integration = ensure_integration(client, integration_settings)
-    _remember_target(con, integration_settings.api_url, integration, run_id)
+    _refuse_foreign_courses(con, client, integration)
+    remember_target(con, integration_settings.api_url, integration.id, integration.group_id,
+                    run_id)
     courses_path = f"/api/v2/bulk/integrations/{segment(integration.id)}/courses"
 
     if courses:
@@ -403,17 +405,37 @@ def _check_target(con: duckdb.DuckDBPyConnection, api_url: str) -> None:
             "(profile) needs its own warehouse (GO1SYNC_WAREHOUSE)")
 
 
-def _remember_target(con: duckdb.DuckDBPyConnection, api_url: str, integration: Integration,
-                     run_id: int) -> None:
+def remember_target(con: duckdb.DuckDBPyConnection, api_url: str, integration_id: str,
+                    group_id: str, run_id: int) -> None:
+    """The platform and integration this warehouse pushes to, once and for good."""
     row = con.execute("SELECT integration_id FROM meta.push_target").fetchone()
     if row is None:
         con.execute("INSERT INTO meta.push_target VALUES (?, ?, ?, ?, now())",
-                    [api_url, integration.id, integration.group_id, run_id])
-    elif row[0] != integration.id:
+                    [api_url, integration_id, group_id, run_id])
+    elif row[0] != integration_id:
         raise LoadError(
             f"this warehouse pushes to integration {row[0]}, but the settings lead to "
-            f"{integration.id} (L360_GROUP_IDS or L360_PLATFORM_NAME changed): use a new "
+            f"{integration_id} (L360_GROUP_IDS or L360_PLATFORM_NAME changed): use a new "
             "warehouse for another integration")
+
+
+def _refuse_foreign_courses(con: duckdb.DuckDBPyConnection, client: L360Client,
+                            integration: Integration, sample: int = 5) -> None:
+    """A warehouse that never pushed, facing an integration that already holds its courses,
+    was lost or restored: pushing would resend every statistic (old completions merging into
+    newer attempts) and never archive what Go1 retired since. A few of the courses it would
+    add are asked for; one found stops the push before any write."""
+    if integration.created or con.execute("SELECT 1 FROM meta.push_target").fetchone():
+        return
+    keys = [str(r[0]) for r in con.execute(
+        "SELECT key FROM outbound.course_changes WHERE operation = 'add' ORDER BY key LIMIT ?",
+        [sample]).fetchall()]
+    for key in keys:
+        if external_course(client, integration.id, key) is not None:
+            raise LoadError(
+                f"360Learning's integration {integration.id} already holds course {key}, which "
+                "this warehouse never pushed (a lost or restored warehouse?): run "
+                "`python cli.py rebuild-snapshot` first, so nothing is sent twice")
 
 
 def _record_rejects(con: duckdb.DuckDBPyConnection, result: PushResult, run_id: int) -> None:

@@ -10,6 +10,7 @@ The 360Learning calls are the client's (``load``): the read-back adds no HTTP of
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,8 +41,10 @@ class ReadBack:
 
 
 def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id: str,
-              run_id: int) -> ReadBack:
-    """Land every pushed course (found or not) and the platform's lists for ``run_id``.
+              run_id: int, external_ids: Sequence[str] | None = None,
+              progress: Callable[[int, int], None] = lambda done, total: None) -> ReadBack:
+    """Land every pushed course (or each of ``external_ids``), found or not, and the
+    platform's lists for ``run_id``.
 
     All or nothing: a read that fails half-way leaves the previous read-back in place, so the
     models never compare half of today's 360Learning with yesterday's.
@@ -49,10 +52,13 @@ def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id
     result = ReadBack()
     now = datetime.now(UTC)
     with transaction(con):
-        pushed = [str(r[0]) for r in con.execute(
-            "SELECT external_id FROM meta.pushed_courses ORDER BY 1").fetchall()]
+        pushed = list(external_ids) if external_ids is not None else [
+            str(r[0]) for r in con.execute(
+                "SELECT external_id FROM meta.pushed_courses ORDER BY 1").fetchall()]
         rows: list[tuple[Any, ...]] = []
-        for external_id in pushed:
+        for done, external_id in enumerate(pushed, 1):
+            if done % 100 == 0:
+                progress(done, len(pushed))
             data = external_course(client, integration_id, external_id)
             rows.append((run_id, now, external_id, data is not None,
                          None if data is None else json.dumps(data)))

@@ -26,7 +26,7 @@ from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
 from settings import Config, load_config
-from tests.helpers import push, sync
+from tests.helpers import push, run_cli, sync
 from warehouse import open_warehouse
 from warehouse.session import run_session
 
@@ -190,6 +190,11 @@ def test_a_stuck_operation_does_not_stop_a_catalog_change(
                                                "WHERE status = 'uncertain'")) == uncertain
     assert ledger(config, "SELECT count(*) FROM outbound.attempt_changes "
                           "WHERE held_reason = 'operation_unsettled'") >= [(len(uncertain),)]
+
+    shown = run_cli("status", env={"GO1SYNC_WAREHOUSE": str(config.warehouse_path())})
+    assert shown.returncode == 0, shown.stderr
+    line = next(x for x in shown.stdout.splitlines() if "answer lost" in x)
+    assert f"attempt: {len(uncertain)} row(s) submitted" in line and " ago" in line
 
     # once it ends, the next push adopts it: nothing is sent twice
     l360.release_stalled()
