@@ -24,6 +24,7 @@ import console
 from console import fail as _fail
 from extract.streams import STREAMS
 from extract.timestamps import TimestampError, parse_since
+from go1sync import __version__
 from go1sync.errors import EXIT_FAILED, EXIT_USAGE, Go1SyncError
 from settings import Config, load_config
 
@@ -133,6 +134,8 @@ class SinceType(click.ParamType):
 
 
 @click.group(cls=Go1SyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="go1sync",
+                      message="%(prog)s %(version)s")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML settings file (default: $GO1SYNC_CONFIG, else the environment alone).")
 @click.option("--profile", help="A [profiles.NAME] of the config file (say test or production), "

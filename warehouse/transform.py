@@ -13,7 +13,19 @@ from pathlib import Path
 from settings import Config
 from warehouse.models import Project, load_project
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+
+def _models_dir() -> Path:
+    """``models/`` of the checkout, or the copy an installed wheel carries as package data
+    (``go1sync/models``): the same files, found either way."""
+    checkout = Path(__file__).resolve().parents[1] / "models"
+    if (checkout / "seeds").is_dir():
+        return checkout
+    import go1sync
+
+    return Path(go1sync.__file__).resolve().parent / "models"
+
+
+MODELS_DIR = _models_dir()
 
 
 def project_for(config: Config, models_dir: Path = MODELS_DIR) -> Project:
