@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from go1sync import __version__
 from tests.helpers import run_cli
@@ -11,16 +12,16 @@ from tests.helpers import run_cli
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _setuptools() -> dict[str, object]:
+def _setuptools() -> dict[str, Any]:
     with (ROOT / "pyproject.toml").open("rb") as file:
-        config: dict[str, object] = tomllib.load(file)["tool"]["setuptools"]
+        config: dict[str, Any] = tomllib.load(file)["tool"]["setuptools"]
     return config
 
 
 def test_every_package_of_the_code_is_in_the_wheel() -> None:
     """The package list is written out (models/ is mapped into go1sync.models), so a new
     folder left off it would be missing from every install but the editable one."""
-    listed = set(_setuptools()["packages"])  # type: ignore[arg-type]
+    listed = set(_setuptools()["packages"])
     found = {".".join(init.parent.relative_to(ROOT).parts)
              for init in ROOT.glob("**/__init__.py")
              if not init.relative_to(ROOT).parts[0].startswith((".", "tests", "bench",
@@ -31,7 +32,7 @@ def test_every_package_of_the_code_is_in_the_wheel() -> None:
 def test_the_models_ship_as_package_data() -> None:
     setuptools = _setuptools()
     assert setuptools["package-dir"] == {"go1sync.models": "models"}
-    globs = setuptools["package-data"]["go1sync.models"]  # type: ignore[index]
+    globs = setuptools["package-data"]["go1sync.models"]
     shipped = {p for g in globs for p in (ROOT / "models").glob(g)}
     assert shipped == {p for p in (ROOT / "models").rglob("*") if p.is_file()}
 
