@@ -325,7 +325,8 @@ class ApiClient:
                                  f"{spent} ({self.profile.name} kept failing: run again later)",
                                  status, body if api_call else b"") from None
             self._stats.add(retries=1)
-            self.log.warning("%s: %s; attempt %d, trying again in %.1fs%s",
+            # passing trouble, handled: shown with -v only (a run that ends well says nothing)
+            self.log.info("%s: %s; attempt %d, trying again in %.1fs%s",
                              attempts.label, self.scrub(cause), attempts.count, delay,
                              ", as Retry-After asks" if parse_retry_after(retry_after) is not None
                              else "")

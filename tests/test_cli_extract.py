@@ -82,6 +82,15 @@ def test_a_concurrent_run_is_refused(go1_env: dict[str, str]) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_retries_are_logged_with_v_only(go1: Go1Sandbox, go1_env: dict[str, str]) -> None:
+    for verbose in ((), ("-v",)):
+        go1.faults.add("429", path="/learning-objects", retry_after=0)
+        result = cli(*verbose, "extract", "--stream", "learning_objects", env=go1_env)
+        assert result.returncode == 0, result.stderr
+        retried = [line for line in result.stderr.splitlines() if "trying again" in line]
+        assert len(retried) == (1 if verbose else 0), result.stderr
+
+
 def test_secrets_and_tokens_never_reach_warehouse_logs_or_cassettes(
         go1: Go1Sandbox, go1_env: dict[str, str]) -> None:
     go1.faults.add("429", path="/learning-objects", retry_after=0)

@@ -227,7 +227,7 @@ def test_retries_are_bounded_and_say_so_on_one_line(stub: StubL360, make_client:
                                                     caplog: pytest.LogCaptureFixture) -> None:
     stub.api_script.extend([api_error(503, "bulkAPIDisabled", "Bulk API\ndisabled.")] * 10)
     client = make_client(retry=RetryPolicy(max_attempts=3))
-    with caplog.at_level(logging.WARNING, logger="go1sync.load"), \
+    with caplog.at_level(logging.INFO, logger="go1sync.load"), \
             pytest.raises(LoadError) as caught:
         client.get("/api/v2/bulk/operations")
     assert str(caught.value).startswith(
