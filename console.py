@@ -255,6 +255,17 @@ def summarize(counts: Mapping[str, Any]) -> str:
 
 
 def status(found: Status) -> None:
+    if found.in_progress is not None:
+        run = found.in_progress
+        heading("run in progress")
+        stage = f"{run.get('stage', 'starting')}" + (f": {run['detail']}" if run.get("detail")
+                                                    else "")
+        click.echo(f"  run {run.get('run_id', '?')} `{run.get('command', '?')}` by pid "
+                   f"{run.get('pid', '?')}, started {run.get('started', '?')}; now {stage} "
+                   f"(as of {run.get('updated', run.get('started', '?'))})")
+        click.echo("  the rest of the status shows once it ends: DuckDB lets no other process "
+                   "read a warehouse while it is written")
+        return
     heading("runs")
     for r in found.runs:
         colour = {"success": "green", "running": "yellow"}.get(r["status"], "red")

@@ -14,10 +14,11 @@ from datetime import datetime
 from commands.report import RunReport
 from extract.client import Go1Client
 from extract.runner import run_streams
-from extract.streams.context import ProgressFn
+from extract.streams.context import ProgressFn, StreamStats
 from load.changes import make_plan
 from load.client import L360Client
 from load.push import ALL_PARTS, push
+from load.result import KindCount
 from load.result import ProgressFn as PushProgressFn
 from settings import Go1Settings, HttpLimits, L360Settings
 from warehouse.models import Project, run_project
@@ -27,16 +28,25 @@ from warehouse.session import RunSession
 def extract(session: RunSession, report: RunReport, settings: Go1Settings,
             streams: Sequence[str], since: datetime | None,
             progress: ProgressFn = lambda stats: None, *, limits: HttpLimits) -> None:
+    session.note("extract", f"streams {', '.join(streams)}")
+
+    def noted(stats: StreamStats) -> None:
+        session.note("extract", f"{stats.stream}: {stats.records_read:,} read in "
+                                f"{stats.requests:,} requests")
+        progress(stats)
+
     with Go1Client(settings, limits=limits) as client:
         report.streams = run_streams(session.con, client, settings, session.run_id, streams,
-                                     since, progress)
+                                     since, noted)
 
 
 def transform(session: RunSession, report: RunReport, project: Project) -> None:
+    session.note("transform", f"{len(project.models):,} models")
     report.models = run_project(session.con, project, session.run_id)
 
 
 def plan(session: RunSession, report: RunReport) -> None:
+    session.note("plan")
     report.plan = make_plan(session.con)
 
 
@@ -44,8 +54,14 @@ def push_changes(session: RunSession, report: RunReport, settings: L360Settings,
                  parts: frozenset[str] = ALL_PARTS,
                  progress: PushProgressFn = lambda kind, count: None, *,
                  limits: HttpLimits) -> None:
+    session.note("push")
+
+    def noted(kind: str, count: KindCount) -> None:
+        session.note("push", f"{kind}: {count.succeeded:,} ok, {count.failed:,} failed")
+        progress(kind, count)
+
     with L360Client(settings, limits=limits) as client:
-        report.pushed = push(session.con, client, settings, session.run_id, progress,
+        report.pushed = push(session.con, client, settings, session.run_id, noted,
                              parts=parts)
 
 

@@ -4,6 +4,10 @@ DuckDB's own file lock would refuse a second writer with a stack trace; this loc
 first and says who holds it. It is an ``flock`` on ``<warehouse>.lock``, so it vanishes with
 the process that held it, even after a crash: a stale file never blocks the next run.
 
+The lock file also says what the run is doing (:meth:`RunLock.note`): DuckDB lets no other
+process read the warehouse while a run writes it, so ``status`` reads this small file instead
+(:func:`run_in_progress`) and shows the run's stage and counts.
+
 A run may ``wait`` for the lock instead of being refused at once: the scheduled jobs do, so the
 08:00 statistics run follows a 07:40 catalog run still going at 08:00 rather than being lost
 until 13:00.
@@ -41,6 +45,7 @@ class RunLock:
         self._clock = clock
         self._sleep = sleep
         self._fd: int | None = None
+        self._info: dict[str, object] = {}
 
     def acquire(self) -> RunLock:
         """Take the lock (waiting up to ``wait``); a folder that cannot hold the lock file
@@ -87,7 +92,23 @@ class RunLock:
             os.close(fd)  # the flock goes with it
             raise os_failure(self.warehouse, self.path, exc, "write the lock file") from None
         self._fd = fd
+        self._info = info
         return self
+
+    def note(self, **progress: object) -> None:
+        """Say what the run is doing now (its stage, counts), for ``status`` to read while the
+        warehouse is locked. Best effort: a file that cannot be written loses only the note."""
+        if self._fd is None:
+            return
+        self._info = {**self._info, **progress,
+                      "updated": datetime.now(UTC).isoformat(timespec="seconds")
+                      .replace("+00:00", "Z")}
+        data = json.dumps(self._info).encode()
+        try:
+            os.pwrite(self._fd, data, 0)
+            os.ftruncate(self._fd, len(data))
+        except OSError:
+            log.debug("could not write the run's progress to %s", self.path)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -102,6 +123,31 @@ class RunLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def run_in_progress(warehouse_path: Path | str) -> dict[str, object] | None:
+    """What the run holding the warehouse's lock says it is doing, or None when no run holds
+    it (the lock is free, or there is no lock file)."""
+    path = Path(f"{Path(warehouse_path).expanduser()}.lock")
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # held: a run is writing
+            try:
+                info = json.loads(os.pread(fd, 65536, 0) or b"{}")
+            except (OSError, ValueError):
+                info = {}
+            return info if isinstance(info, dict) else {}
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def _describe(fd: int) -> str:

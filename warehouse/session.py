@@ -7,6 +7,7 @@ even when it fails.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -35,6 +36,17 @@ class RunSession:
     status: str = "success"
     counts: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    lock: RunLock | None = None
+    _noted: tuple[str, float] = ("", 0.0)
+
+    def note(self, stage: str, detail: str = "") -> None:
+        """What the run does now, for ``status`` while the warehouse is locked: written at
+        each new stage, and at most once a second within one."""
+        now = time.monotonic()
+        if self.lock is None or (stage == self._noted[0] and now - self._noted[1] < 1.0):
+            return
+        self._noted = (stage, now)
+        self.lock.note(run_id=self.run_id, stage=stage, detail=detail)
 
 
 @contextmanager
@@ -52,7 +64,7 @@ def run_session(path: Path | str, command: str, options: Mapping[str, Any],
     failed run's record is written if the warehouse still takes it, and never replaces the
     error."""
     target = warehouse_target(path)
-    with RunLock(target, command, lock_wait):
+    with RunLock(target, command, lock_wait) as lock:
         try:
             con = open_warehouse(target, memory_limit=memory_limit)
         except BaseException as exc:
@@ -60,7 +72,8 @@ def run_session(path: Path | str, command: str, options: Mapping[str, Any],
         try:
             try:
                 close_abandoned_runs(con)
-                session = RunSession(con, start_run(con, command, options), command)
+                session = RunSession(con, start_run(con, command, options), command,
+                                     lock=lock)
             except BaseException as exc:  # Ctrl-C here leaves the run `running`: the next run
                 _raise_told(target, exc)  # closes it as interrupted
             try:

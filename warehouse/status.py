@@ -32,6 +32,8 @@ class Status:
     readings: list[Reading] = field(default_factory=list)
     without_account: list[tuple[str, int, Any]] = field(default_factory=list)
     without_account_total: int = 0
+    # the run writing the warehouse now, as its lock file tells (then nothing else is known)
+    in_progress: dict[str, Any] | None = None
 
 
 def _has(con: Any, schema: str, table: str) -> bool:
