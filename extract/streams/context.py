@@ -29,6 +29,7 @@ class StreamStats:
     pages: int = 0
     records_read: int = 0
     records_landed: int = 0
+    expected: int | None = None  # records the stream expects to read, once Go1 said (a total)
     window_from: datetime | None = None
     window_to: datetime | None = None
     cursor: datetime | None = None  # the new cursor, written only if the stream succeeds

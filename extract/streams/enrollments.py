@@ -147,6 +147,8 @@ def extract_enrollments(ctx: StreamContext) -> StreamStats:
         """Land one page, and plan what it makes necessary: pieces, pages or a re-read."""
         stats.requests += 1
         total = _total(page)
+        if stats.expected is None:  # the run's first window: the whole of what is to read
+            stats.expected = total
         hits = hits_of(page)
         lander.add(page, len(hits))
         if offset == 0:

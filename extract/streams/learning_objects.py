@@ -46,6 +46,8 @@ def _scroll(ctx: StreamContext, lander: Lander, stats: StreamStats, state: str) 
     page = ctx.client.get(PATH, listing_params(state))
     stats.requests += 1
     total = page.data.get("total") if isinstance(page.data, dict) else None
+    if isinstance(total, int):  # what is left to read: landed so far plus this listing
+        stats.expected = stats.records_read + total
     seen = 0
     while True:
         hits = hits_of(page)

@@ -84,6 +84,7 @@ def extract_user_accounts(ctx: StreamContext) -> StreamStats:
         unknown -= _list_all(ctx, stats, len(unknown))
     single = Lander(ctx, USER_ACCOUNTS, stats, hits_path=WHOLE_BODY)
     missing: list[str] = []
+    stats.expected = stats.records_read + len(unknown)
 
     def on_page(page: Page) -> None:
         stats.requests += 1
