@@ -2,13 +2,14 @@
 
 The stages are ``reconcile``'s: the read-back (``reconcile.readback``), the comparison models
 (``models/reconcile/``, run with the rest of the project so they compare the current marts),
-the report (``reconcile.compare``) and, when asked, the requeue (``reconcile.requeue``).
+the report (``reconcile.compare``) and, when asked, the requeue (``reconcile.requeue``). The
+keys it found are kept for the next report's "new" and "resolved" (``meta.reconcile_keys``).
 """
 
 from __future__ import annotations
 
 from load.client import L360Client
-from reconcile.compare import build_report
+from reconcile.compare import build_report, remember_keys
 from reconcile.readback import pushed_integration, read_back
 from reconcile.report import HistoryPoint, Report
 from reconcile.requeue import requeue_differences
@@ -30,8 +31,9 @@ def run_reconcile(config: Config, requeue: bool = False) -> tuple[Report, int]:
         with L360Client(settings, limits=config.http_limits()) as client:
             read_back(con, client, integration, session.run_id)
         run_project(con, project, session.run_id)
-        report = build_report(con, session.run_id)
+        report = build_report(con, session.run_id, config.profile, settings.api_url)
         requeued = requeue_differences(con) if requeue else 0
+        remember_keys(con, session.run_id)
         counts = {c.key: c.count for c in report.categories}
         session.counts = {"reconcile": counts | {"requeued": requeued}}
         report.history.append(HistoryPoint(session.run_id, report.generated_at, counts))

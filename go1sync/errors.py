@@ -14,6 +14,9 @@ from __future__ import annotations
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+#: ``reconcile`` found drift that needs action (not an error: the report is complete), so
+#: cron and CI can alert on it; 0 means nothing needs action.
+EXIT_DRIFT = 3
 
 
 class Go1SyncError(Exception):

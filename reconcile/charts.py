@@ -12,12 +12,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconcile.formatting import grouped, utc
-from reconcile.report import HISTORY_RUNS, Category, HistoryPoint, Report
+from reconcile.report import (
+    EXCLUDED,
+    EXCLUDED_NOTE,
+    HISTORY_RUNS,
+    KIND_TITLES,
+    NEEDS_ACTION,
+    Category,
+    HistoryPoint,
+    Report,
+    by_severity,
+)
 
-#: Colours for categories (CSS classes ``k0``..``k9``), the same in both charts, so a category
-#: can be followed from today's bar to its share in past runs. Blues, teals and mauves only: red,
-#: amber and green are kept for counts, where they mean "many", "a few" and "none".
-PALETTE_SIZE = 10
+#: Colours for the categories that need action (CSS classes ``k0``..``k8``), the same in both
+#: charts, so a category can be followed from today's bar to its share in past runs: Paul Tol's
+#: "muted" scheme, nine colours told apart with every common colour-vision deficiency. The
+#: categories excluded by design are all one neutral grey (``kx``): they are not drift.
+PALETTE_SIZE = 9
+EXCLUDED_COLOUR = "kx"
 
 #: Width of the charts in SVG units: the card's inner width at the page's max width, so text in
 #: the charts is drawn at the page's size; narrower windows scale the charts down.
@@ -35,12 +47,22 @@ class Bar:
     label: str
     full_title: str
     count: int
-    colour: int
+    colour: str  # a CSS class: k0..k8, or kx for a category excluded by design
+
+
+@dataclass
+class BarHeading:
+    """The heading above one kind's bars: what they are, and how they are scaled."""
+
+    y: float
+    text: str
 
 
 @dataclass
 class BarChart:
-    """The by-category chart: one bar per category that has rows, labelled with its count."""
+    """The by-category chart: what needs action, then apart what is excluded by design, each
+    kind scaled to its own largest count (a few hundred excluded rows would otherwise flatten
+    the drift that matters to one-pixel bars); every bar is labelled with its count."""
 
     width: int
     height: int
@@ -48,6 +70,7 @@ class BarChart:
     bar_x: int
     bar_height: int
     bars: list[Bar]
+    headings: list[BarHeading]
 
 
 @dataclass
@@ -56,7 +79,7 @@ class Segment:
 
     y: float
     height: float
-    colour: int
+    colour: str
     title: str
 
 
@@ -89,7 +112,7 @@ class Tick:
 class LegendItem:
     """A colour and the category it stands for, under the history chart."""
 
-    colour: int
+    colour: str
     title: str
 
 
@@ -109,13 +132,22 @@ class HistoryChart:
     runs_total: int
 
 
-def palette(categories: Iterable[Category], history: Iterable[HistoryPoint]) -> dict[str, int]:
-    """A palette index per category key, in report order, then keys only past runs knew."""
-    keys: dict[str, None] = {c.key: None for c in categories}
+def palette(categories: Iterable[Category], history: Iterable[HistoryPoint]) -> dict[str, str]:
+    """A colour class per category key: the categories that need action, most severe first,
+    then keys only past runs knew, get the palette's colours in turn; those excluded by design
+    get the neutral one."""
+    keys: dict[str, bool] = {c.key: c.needs_action for c in by_severity(categories)}
     for point in history:
         for key in point.counts:
-            keys.setdefault(key, None)
-    return {key: i % PALETTE_SIZE for i, key in enumerate(keys)}
+            keys.setdefault(key, True)
+    colours, turn = {}, 0
+    for key, needs_action in keys.items():
+        if needs_action:
+            colours[key] = f"k{turn % PALETTE_SIZE}"
+            turn += 1
+        else:
+            colours[key] = EXCLUDED_COLOUR
+    return colours
 
 
 def _shorten(text: str, limit: int = _TITLE_CHARS) -> str:
@@ -123,32 +155,49 @@ def _shorten(text: str, limit: int = _TITLE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
-def bar_chart(report: Report, colours: dict[str, int]) -> BarChart | None:
-    """Bars scaled to the largest count; ``None`` when nothing differs (nothing to compare)."""
-    with_rows = [c for c in report.categories if c.rows]
-    if not with_rows:
+def bar_chart(report: Report, colours: dict[str, str]) -> BarChart | None:
+    """Bars, needs action first, each kind scaled to its own largest count; ``None`` when
+    nothing differs (nothing to compare)."""
+    if not any(c.rows for c in report.categories):
         return None
-    width, label_x, bar_x, row_h, bar_h = CHART_WIDTH, 330, 342, 30, 18
+    width, label_x, bar_x, row_h, bar_h, head_h = CHART_WIDTH, 330, 342, 30, 18, 26
     room = width - bar_x - 70  # space left for the count after the longest bar
-    biggest = max(c.count for c in with_rows)
-    bars = [
-        Bar(
-            y=8 + i * row_h,
-            width=max(2.0, round(room * c.count / biggest, 1)),
-            label=_shorten(c.title),
-            full_title=f"{c.title}: {grouped(c.count)}",
-            count=c.count,
-            colour=colours[c.key],
-        )
-        for i, c in enumerate(with_rows)
-    ]
+    bars: list[Bar] = []
+    headings: list[BarHeading] = []
+    y = 4.0
+    for kind, categories in ((NEEDS_ACTION, report.needs_action), (EXCLUDED, report.excluded)):
+        with_rows = [c for c in categories if c.rows]
+        if kind == EXCLUDED and not with_rows:
+            continue
+        title = KIND_TITLES[kind].capitalize()
+        if not with_rows:
+            text = f"{title}: none"
+        elif kind == EXCLUDED:
+            text = f"{title} ({EXCLUDED_NOTE}; scaled apart)"
+        else:
+            text = title
+        headings.append(BarHeading(y=y + 14, text=text))
+        y += head_h
+        biggest = max((c.count for c in with_rows), default=1)
+        for c in with_rows:
+            bars.append(Bar(
+                y=y,
+                width=max(2.0, round(room * c.count / biggest, 1)),
+                label=_shorten(c.title),
+                full_title=f"{c.title}: {grouped(c.count)}",
+                count=c.count,
+                colour=colours[c.key],
+            ))
+            y += row_h
+        y += 8
     return BarChart(
         width=width,
-        height=16 + len(bars) * row_h - (row_h - bar_h),
+        height=int(y - 8 - (row_h - bar_h) + 8),
         label_x=label_x,
         bar_x=bar_x,
         bar_height=bar_h,
         bars=bars,
+        headings=headings,
     )
 
 
@@ -164,9 +213,11 @@ def _tick_step(value: int) -> int:
 
 
 def history_chart(
-    report: Report, colours: dict[str, int], titles: dict[str, str]
+    report: Report, colours: dict[str, str], titles: dict[str, str]
 ) -> HistoryChart | None:
-    """Stacked columns, one per past run (oldest left); ``None`` below two runs (no trend)."""
+    """Stacked columns of what needed action, one per past run (oldest left); ``None`` below
+    two runs (no trend). What was excluded by design is left out of the columns (a steady few
+    hundred would dwarf the drift) and told in each column's tooltip."""
     points: Sequence[HistoryPoint] = sorted(report.history, key=lambda p: (utc(p.at), p.run_id))
     if len(points) < 2:
         return None
@@ -175,7 +226,11 @@ def history_chart(
     width, height, left, right, top, bottom = CHART_WIDTH, 280, 52, 16, 22, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     baseline = top + plot_h
-    totals = [sum(max(0, n) for n in p.counts.values()) for p in points]
+    def drift(key: str) -> bool:
+        return colours.get(key) != EXCLUDED_COLOUR  # a key only past runs knew counts
+
+    totals = [sum(max(0, n) for k, n in p.counts.items() if drift(k)) for p in points]
+    excluded = [sum(max(0, n) for k, n in p.counts.items() if not drift(k)) for p in points]
     step = _tick_step(max(totals))
     y_max = step * max(1, math.ceil(max(totals) / step))
     slot = plot_w / len(points)
@@ -183,12 +238,12 @@ def history_chart(
     every = math.ceil(len(points) / 14)  # label at most ~14 runs so labels never overlap
     order = list(colours)
     columns = []
-    for i, (point, total) in enumerate(zip(points, totals, strict=True)):
+    for i, (point, total, left_out) in enumerate(zip(points, totals, excluded, strict=True)):
         centre = left + slot * (i + 0.5)
         y: float = baseline
         segments = []
         for key in sorted(point.counts, key=lambda k: order.index(k) if k in order else len(order)):
-            n = max(0, point.counts[key])
+            n = max(0, point.counts[key]) if drift(key) else 0
             if n == 0:
                 continue
             h = plot_h * n / y_max
@@ -197,7 +252,7 @@ def history_chart(
                 Segment(
                     y=round(y, 2),
                     height=round(h, 2),
-                    colour=colours.get(key, 0),
+                    colour=colours.get(key, "k0"),
                     title=f"{titles.get(key, key)}: {grouped(n)}",
                 )
             )
@@ -215,14 +270,15 @@ def history_chart(
                 date_label=at.strftime("%b %d"),
                 show_label=labelled,
                 show_total=labelled or slot >= 56,
-                tooltip=f"Run {point.run_id}, {at:%Y-%m-%d %H:%M} UTC: {grouped(total)}",
+                tooltip=(f"Run {point.run_id}, {at:%Y-%m-%d %H:%M} UTC: {grouped(total)} "
+                         f"needing action, {grouped(left_out)} excluded by design"),
             )
         )
     ticks = [
         Tick(y=round(baseline - plot_h * v / y_max, 2), label=grouped(v))
         for v in range(0, y_max + 1, step)
     ]
-    used = {key for p in points for key, n in p.counts.items() if n > 0}
+    used = {key for p in points for key, n in p.counts.items() if n > 0 and drift(key)}
     legend = [LegendItem(colour=colours[k], title=titles.get(k, k)) for k in colours if k in used]
     return HistoryChart(
         width=width,

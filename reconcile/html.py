@@ -30,7 +30,16 @@ from markupsafe import Markup
 
 from reconcile.charts import bar_chart, history_chart, palette
 from reconcile.formatting import count_text, format_cell, grouped, is_number, level, utc
-from reconcile.report import Category, Report
+from reconcile.report import (
+    EXCLUDED,
+    EXCLUDED_NOTE,
+    KIND_TITLES,
+    NEEDS_ACTION,
+    Category,
+    Report,
+    context_items,
+    since_text,
+)
 
 #: Rows rendered per category: beyond this a browser gets slow to filter and sort, and a person
 #: reads the exports anyway (they hold every row).
@@ -85,6 +94,20 @@ def assets() -> Assets:
     return Assets(css, js, csp)
 
 
+#: How the difference fields read as table headers (the exports keep the field names).
+COLUMN_TITLES = {
+    "go1_key": "Go1 id",
+    "external_course_id": "Course id",
+    "course_title": "Course",
+    "user_email": "Learner",
+    "go1_value": "Go1 / pushed",
+    "l360_value": "360Learning",
+    "detail": "Detail",
+}
+#: The header of the column that marks the rows the previous reconcile did not find.
+NEW_COLUMN = "Since last"
+
+
 @dataclass
 class Section:
     """A category with rows, ready to draw: its table, and how many rows were left out."""
@@ -95,10 +118,15 @@ class Section:
     cause_and_fix: str
     count: int
     level: str
-    colour: int
-    columns: list[str]
+    colour: str
+    excluded: bool
+    change: str
+    change_class: str
+    headers: list[str]
     numeric: list[bool]
     rows: list[list[str]]
+    new: list[bool]  # per row shown: not found by the previous reconcile
+    keyed: bool
     left_out: int
 
 
@@ -111,6 +139,21 @@ class SummaryLine:
     level: str
     cause_and_fix: str
     anchor: str
+    change: str
+    change_class: str
+
+
+@dataclass
+class SummaryGroup:
+    """One kind's lines in the summary: what needs action, or what is excluded by design."""
+
+    kind: str
+    title: str
+    note: str
+    total: int
+    level: str
+    since: str
+    lines: list[SummaryLine]
 
 
 def _columns_of(category: Category) -> list[str]:
@@ -124,10 +167,35 @@ def _columns_of(category: Category) -> list[str]:
     return list(seen)
 
 
-def _sections(report: Report, colours: dict[str, int]) -> list[Section]:
-    """One section per category with rows; the first ``MAX_ROWS`` rows are rendered."""
+def accent(category: Category) -> str:
+    """A count's accent: by how many for what needs action, neutral for what is excluded by
+    design (it is not drift, however many)."""
+    return level(category.count) if category.needs_action else "neutral"
+
+
+def change_class(category: Category) -> str:
+    """How a change reads: "new" drift stands out, "resolved" reads as good news, the rest
+    (fewer, more, unchanged) plainly, and every change of what is excluded by design too."""
+    if not category.needs_action:
+        return "same"
+    if category.count and category.previous == 0:
+        return "new"
+    if category.count == 0 and category.previous:
+        return "resolved"
+    return "more" if category.new else "same"
+
+
+def _anchors(report: Report) -> dict[str, str]:
+    """The section anchor of each category with rows, numbered in the page's order."""
+    return {c.key: f"cat-{i + 1}" for i, c in enumerate(report.ordered) if c.rows}
+
+
+def _sections(report: Report, colours: dict[str, str]) -> list[Section]:
+    """One section per category with rows, in the report's order; the first ``MAX_ROWS`` rows
+    are rendered."""
     sections = []
-    for index, category in enumerate(report.categories):
+    anchors = _anchors(report)
+    for category in report.ordered:
         if not category.rows:
             continue
         columns = _columns_of(category)
@@ -137,36 +205,51 @@ def _sections(report: Report, colours: dict[str, int]) -> list[Section]:
             and all(row.get(c) is None or is_number(row.get(c)) for row in shown)
             for c in columns
         ]
+        anchor = anchors[category.key]
         sections.append(
             Section(
-                anchor=f"cat-{index + 1}",
-                table_id=f"rows-{index + 1}",
+                anchor=anchor,
+                table_id=anchor.replace("cat-", "rows-"),
                 title=category.title,
                 cause_and_fix=category.cause_and_fix,
                 count=category.count,
-                level=level(category.count),
+                level=accent(category),
                 colour=colours[category.key],
-                columns=columns,
+                excluded=not category.needs_action,
+                change=category.change,
+                change_class=change_class(category),
+                headers=[COLUMN_TITLES.get(c, c) for c in columns],
                 numeric=numeric,
                 rows=[[format_cell(row.get(c)) for c in columns] for row in shown],
+                new=[bool(row.get("new")) for row in shown],
+                keyed=category.keyed,
                 left_out=category.count - len(shown),
             )
         )
     return sections
 
 
-def _summary(report: Report) -> list[SummaryLine]:
-    """Every category, rows or not: a clean category reads "none", which is the good news."""
-    return [
-        SummaryLine(
-            title=c.title,
-            count=c.count,
-            level=level(c.count),
-            cause_and_fix=c.cause_and_fix,
-            anchor=f"cat-{i + 1}" if c.rows else "",
-        )
-        for i, c in enumerate(report.categories)
-    ]
+def _summary(report: Report) -> list[SummaryGroup]:
+    """Every category, rows or not, by kind, those with rows first, each part by severity: a
+    clean category reads "none", the good news."""
+    anchors = _anchors(report)
+    groups = []
+    for kind, categories in ((NEEDS_ACTION, report.needs_action), (EXCLUDED, report.excluded)):
+        total = sum(c.count for c in categories)
+        groups.append(SummaryGroup(
+            kind=kind,
+            title=KIND_TITLES[kind].capitalize(),
+            note="drift between Go1, what was pushed and 360Learning" if kind == NEEDS_ACTION
+            else EXCLUDED_NOTE,
+            total=total,
+            level=level(total) if kind == NEEDS_ACTION else "neutral",
+            since=since_text(report, categories),
+            lines=[SummaryLine(title=c.title, count=c.count, level=accent(c),
+                               cause_and_fix=c.cause_and_fix, anchor=anchors.get(c.key, ""),
+                               change=c.change, change_class=change_class(c))
+                   for c in sorted(categories, key=lambda c: c.count == 0)],  # stable
+        ))
+    return groups
 
 
 def render_html(report: Report) -> str:
@@ -181,12 +264,19 @@ def render_html(report: Report) -> str:
     return _ENV.get_template(PAGE).render(
         report=report,
         generated_at=utc(report.generated_at).strftime("%Y-%m-%d %H:%M UTC"),
-        total_level=level(report.total),
+        context=[(label[:1].upper() + label[1:], value)
+                 for label, value in context_items(report.context)] if report.context else [],
+        needs_action=report.needs_action_total,
+        needs_action_level=level(report.needs_action_total),
+        needs_action_since=since_text(report, report.needs_action),
+        excluded=report.excluded_total,
         summary=_summary(report),
         bars=bar_chart(report, colours),
         history=history_chart(report, colours, titles),
         history_points=len(report.history),
         sections=_sections(report, colours),
+        new_column=NEW_COLUMN,
+        previous_run_id=report.previous_run_id,
         grouped=grouped,
         count_text=count_text,
         csp=own.csp,

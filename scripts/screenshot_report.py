@@ -1,8 +1,12 @@
 """Render a sample reconciliation report and screenshot it with headless Chromium.
 
-The HTML page is reviewed by looking at it: this gives a reproducible sample (with the awkward
-data a real Go1 catalog has: markup in titles, quotes, ampersands, an empty category, a history)
-and a PNG of it, so a design change can be judged without a browser at hand.
+The HTML page is reviewed by looking at it: this gives a reproducible sample and a PNG of it,
+so a design change can be judged without a browser at hand. The sample is a drifted world as a
+real one looks: a little drift that needs action (some of it new since the last reconcile, some
+resolved) beside hundreds of rows excluded by design (enrollments of content that is not
+synced, mapping rejects, learners without an account), with the awkward data a real Go1
+catalog has (markup in titles, quotes, ampersands), an empty category and a history. Titles,
+kinds, ranks and columns come from the seed, as a run's do.
 
     .venv/bin/python scripts/screenshot_report.py [--html PATH] [--png PATH]
 """
@@ -10,6 +14,7 @@ and a PNG of it, so a design change can be judged without a browser at hand.
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
 import subprocess
 import sys
@@ -18,85 +23,104 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from anywhere
 
-from reconcile.compare import COLUMNS  # noqa: E402
 from reconcile.html import render_html  # noqa: E402
-from reconcile.report import Category, HistoryPoint, Report  # noqa: E402
+from reconcile.report import Category, Context, HistoryPoint, Report  # noqa: E402
 
 DEFAULT_PNG = Path("reports/reconcile-sample.png")
+SEED = ROOT / "models" / "seeds" / "reconcile_categories.csv"
 NASTY_TITLE = '<script>alert(1)</script> "Safety first" & ampersands'
+TITLES = ["Excel: Pivot tables & charts", 'Leading "difficult" conversations',
+          "Fire safety 2024", "GDPR essentials", "Onboarding <b>bold</b> & co",
+          "Negotiation skills", "Time management", "Cyber security awareness"]
 
 
-def _row(go1_key: Any, email: str | None, go1: Any, l360: Any, detail: str) -> dict[str, Any]:
-    """A row shaped like ``reconcile.differences``."""
-    course = f"go1-{go1_key}" if isinstance(go1_key, int) else str(go1_key).split(":")[0]
-    return {
-        "go1_key": go1_key,
-        "external_course_id": course,
-        "user_email": email,
-        "go1_value": go1,
-        "l360_value": l360,
-        "detail": detail,
-    }
+def _row(key: Any, course: str | None = None, title: str | None = None,
+         email: str | None = None, go1: Any = None, l360: Any = None,
+         detail: str | None = None, new: bool = False) -> dict[str, Any]:
+    """A row shaped like ``reconcile.differences`` as the report reads it."""
+    return {"go1_key": key, "external_course_id": course, "course_title": title,
+            "user_email": email, "go1_value": go1, "l360_value": l360, "detail": detail,
+            "row_key": str(key), "new": new}
+
+
+def _rows() -> dict[str, list[dict[str, Any]]]:
+    """The sample's rows per category: a little drift, a lot excluded by design."""
+    missing = [
+        _row("40117", "40117", NASTY_TITLE,
+             detail="never confirmed by 360Learning (see the push ledger)", new=True),
+        _row("40233", "40233", TITLES[0], detail="pushed, but 360Learning does not know it"),
+        _row("51009", "51009", TITLES[1], detail="pushed, but 360Learning does not know it"),
+    ]
+    archived = [_row("51230", "51230", TITLES[3], go1="published", l360="archived", new=True)]
+    reopened = [
+        _row(f"7100{i}", f"3640{i}", TITLES[i], f"learner{i:03d}@example.com", "completed",
+             "open (progress 40)", "the learner finished in Go1; the attempt is still open "
+             "in 360Learning", new=True)
+        for i in range(2)
+    ]
+    differ = [
+        _row(f"7200{i:02d}", f"3641{i % 8}", TITLES[i % 8], f"learner{i:03d}@example.com",
+             "progress 100", f"progress {50 + (i % 3) * 10}", new=i < 5)
+        for i in range(64)
+    ]
+    fields = [_row(f"3642{i}", f"3642{i}", TITLES[i + 2], go1=f"name = {TITLES[i + 2]}",
+                   l360=f"name = {TITLES[i + 2]} (copy)") for i in range(3)]
+    no_user = [_row(f"new.starter{i}@example.com", email=f"new.starter{i}@example.com",
+                    go1=f"{1 + i % 3} attempt(s)") for i in range(7)]
+    rejected = [_row(f"9000{i}", go1=reason, detail=f"rejected by the mapping: {reason}")
+                for i, reason in enumerate(["learner_without_email"] * 12
+                                           + ["missing_title"] * 4 + ["type_not_synced"] * 2)]
+    unsynced = [_row(f"8{i:05d}", f"3650{i % 40:02d}", None if i % 3 else "Leadership playlist",
+                     f"learner{i % 90:03d}@example.com", new=i >= 405) for i in range(415)]
+    return {"course_missing": missing, "archived_in_360_published_in_go1": archived,
+            "open_in_360_completed_in_go1": reopened, "attempt_values_differ": differ,
+            "course_fields_differ": fields, "learner_without_360_user": no_user,
+            "rejected": rejected, "enrollment_of_unsynced_content": unsynced}
+
+
+#: What the previous reconcile (run 107) found: the sample's changes are counted from it.
+PREVIOUS = {"course_missing": 4, "attempt_missing": 4, "attempt_values_differ": 71,
+            "course_fields_differ": 3, "learner_without_360_user": 7, "rejected": 18,
+            "enrollment_of_unsynced_content": 409}
 
 
 def sample_report() -> Report:
-    """A report with the cases the page must handle: many rows, hostile text, nothing, history."""
+    """A drifted report with the cases the page must handle: both kinds, new and resolved
+    categories, many rows, hostile text, empty categories, a history and its context."""
     now = datetime(2024, 5, 14, 9, 30, tzinfo=UTC)
-    missing = [
-        _row(40117, None, NASTY_TITLE, None,
-             "never confirmed by 360Learning (see the push ledger)"),
-        _row(40233, None, "Excel: Pivot tables & charts", None,
-             "pushed, but 360Learning does not know it"),
-        _row(51009, None, 'Leading "difficult" conversations', None,
-             "pushed, but 360Learning does not know it"),
-    ]
-    differ = [
-        _row(f"go1-{70000 + i}:learner{i:03d}@example.com", f"learner{i:03d}@example.com",
-             round(1.0 - (i % 5) * 0.1, 2), round(0.5 + (i % 3) * 0.1, 2),
-             "progress differs" if i % 2 else "completion date differs")
-        for i in range(64)
-    ]
-    no_user = [
-        _row(f"go1-{80000 + i}:new.starter{i}@example.com", f"new.starter{i}@example.com",
-             "enrolled", None, "no 360Learning user with this email")
-        for i in range(7)
-    ]
-    rejected = [
-        _row(90001, None, "Onboarding <b>bold</b> & co", "HTTP 400",
-             "360Learning refused the course: name longer than 255 characters"),
-        _row(90002, None, "Fire safety 2024", "mapping", "no language mapped for 'xx-YY'"),
-    ]
-    categories = [
-        Category("course_missing", "Course missing in 360Learning",
-                 "Its upsert failed or never ran, or the course was deleted in 360Learning: see "
-                 "the push ledger, then reconcile --requeue and push.", COLUMNS, missing),
-        Category("attempt_values_differ", "Progress, completion date or result differ",
-                 "Edited in 360Learning, or a later record merged into this attempt: reconcile "
-                 "--requeue and push.", COLUMNS, differ),
-        Category("attempt_missing", "Attempt missing in 360Learning",
-                 "The attempt was deleted in 360Learning, or merged into another: reconcile "
-                 "--requeue and push.", COLUMNS, []),
-        Category("learner_without_360_user", "Go1 learner without a 360Learning user",
-                 "The description requires the same email on both sides: create the user in "
-                 "360Learning or fix the email; the attempts go out next run.", COLUMNS, no_user),
-        Category("rejected", "Rejected by the mapping or by 360Learning",
-                 "See the reason: fix the data in Go1, or the setting named; 360Learning refusals "
-                 "are sent again next run.", COLUMNS, rejected),
-    ]
+    rows = _rows()
+    categories = []
+    with SEED.open(encoding="utf-8") as file:
+        for line in csv.DictReader(file):
+            key = line["category"]
+            found = rows.get(key, [])
+            before = PREVIOUS.get(key, 0)
+            new = sum(1 for r in found if r["new"]) if before else len(found)
+            for r in found:
+                r["new"] = r["new"] or not before
+            gone = before - (len(found) - new)
+            categories.append(Category(
+                key, line["title"], line["cause_and_fix"], line["columns"].split(), found,
+                kind=line["kind"], severity=int(line["severity:INTEGER"]), previous=before,
+                resolved=gone, resolved_keys=[], keyed=True))
     history = [
         HistoryPoint(101, now - timedelta(days=3), {
-            "course_missing": 12, "attempt_values_differ": 140, "learner_without_360_user": 9}),
+            "course_missing": 12, "attempt_values_differ": 140, "learner_without_360_user": 9,
+            "rejected": 21, "enrollment_of_unsynced_content": 398}),
         HistoryPoint(104, now - timedelta(days=2), {
             "course_missing": 5, "attempt_values_differ": 96, "attempt_missing": 4,
-            "learner_without_360_user": 8, "rejected": 3}),
-        HistoryPoint(107, now - timedelta(days=1), {
-            "course_missing": 4, "attempt_values_differ": 71, "learner_without_360_user": 7,
-            "rejected": 2}),
+            "learner_without_360_user": 8, "rejected": 19,
+            "enrollment_of_unsynced_content": 402}),
+        HistoryPoint(107, now - timedelta(days=1), PREVIOUS),
         HistoryPoint(110, now, {c.key: c.count for c in categories}),
     ]
-    return Report(run_id=110, generated_at=now, categories=categories, history=history)
+    context = Context("production", "https://app.360learning.com",
+                      now - timedelta(minutes=50), now - timedelta(minutes=2))
+    return Report(run_id=110, generated_at=now, categories=categories, history=history,
+                  context=context, previous_run_id=107)
 
 
 def chromium_command(chromium: str, html: Path, png: Path, profile: Path) -> list[str]:
