@@ -16,7 +16,10 @@ Daylight saving time, decided once here so that every path agrees:
   once, at the first occurrence (``fold=0``, still CEST); a second run an hour later would only
   repeat the first.
 
-cron and systemd apply their own rules in those two hours; the default times are outside them.
+The crontab lines are in UTC with a guard that reads the Paris clock, built so that cron fires
+the jobs by these same two rules (the tests simulate it minute by minute across both changes).
+systemd's ``OnCalendar`` applies its own rules in those two hours; the default times are outside
+them.
 """
 
 from __future__ import annotations
@@ -184,22 +187,149 @@ def _one_line(command: str, job: str) -> str:
     return command
 
 
-def crontab_lines(jobs: Sequence[Job], command_for: Callable[[str], str]) -> str:
-    """A crontab fragment: ``CRON_TZ=Europe/Paris``, then one line per job and distinct minute.
+#: The account that runs the jobs: the systemd units' ``User=`` and the crontab's owner, unless
+#: ``schedule --user`` names another. It needs to read the checkout and write the warehouse.
+DEFAULT_USER = "go1sync"
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
-    ``CRON_TZ`` makes cron read the times in Paris time (cronie honours it; a cron that ignores
-    it reads them in the host's zone). A job whose times share a minute takes one line
-    (``0 8,13,20 * * *``); otherwise one line per minute. ``%`` in a command is escaped, as cron
-    would turn it into a newline. Two runs may overlap under cron; the warehouse run lock is
-    what keeps them apart.
+#: What the crontab guard reads: the Paris wall clock, and its UTC offset an hour ago (GNU
+#: ``date -d @SECONDS``, as Debian has). Written with plain ``%``: :func:`crontab_lines` escapes.
+_PARIS_DATE = f"TZ={PARIS_NAME} date"
+_OFFSET_AN_HOUR_AGO = "-d @$(($(date +%s) - 3600))"
+
+
+def check_user(name: str) -> str:
+    """A user name as ``useradd`` takes it (so it cannot smuggle a line into a unit file)."""
+    if not _USER_NAME.fullmatch(name):
+        raise ScheduleError(f"invalid user name {name!r}: expected lower-case letters, digits, "
+                            "- or _, starting with a letter or _, at most 32 characters")
+    return name
+
+
+@dataclass(frozen=True)
+class _CronRule:
+    """Crontab lines (UTC ``(hour, minute)``) that run a job when their shell guard agrees."""
+
+    comment: str
+    at_utc: tuple[tuple[int, int], ...]
+    guard: str
+
+
+def _clock_changes(year: int) -> tuple[date | None, date | None]:
+    """The days Paris moves its clocks forward (the gap) and back (the repeated hour); ``None``
+    for a change the year does not have (the EU has weighed ending them: then every time
+    simply has one UTC time)."""
+    forward = back = None
+    day = date(year, 1, 1)
+    while day.year == year:
+        before = _offset(datetime.combine(day, time(), tzinfo=PARIS))
+        after = _offset(datetime.combine(day + timedelta(days=1), time(), tzinfo=PARIS))
+        if before is not None and after is not None and after != before:
+            if after > before:
+                forward = day
+            else:
+                back = day
+        day += timedelta(days=1)
+    return forward, back
+
+
+def _skipped(wall: time, forward: date | None) -> bool:
+    """Whether ``wall`` does not exist on the day the clocks go forward."""
+    return forward is not None and _instant(forward, wall).astimezone(PARIS).time() != wall
+
+
+def _repeated(wall: time, back: date | None) -> bool:
+    """Whether ``wall`` happens twice on the day the clocks go back."""
+    if back is None:
+        return False
+    local = datetime.combine(back, wall, tzinfo=PARIS)
+    return local.utcoffset() != local.replace(fold=1).utcoffset()
+
+
+def _utc_times(wall: time, year: int) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Where ``wall`` lands in UTC in winter and in summer, said and as cron fields."""
+    said: list[str] = []
+    found: list[tuple[int, int]] = []
+    for day, season in ((date(year, 1, 15), "winter"), (date(year, 7, 15), "summer")):
+        instant = _instant(day, wall)
+        said.append(f"{instant:%H:%M} UTC in {season} ({instant.astimezone(PARIS):%Z})")
+        found.append((instant.hour, instant.minute))
+    return ", ".join(said), tuple(sorted(set(found)))
+
+
+def _cron_rules(job: Job, year: int) -> list[_CronRule]:
+    """The crontab rules of one job: per Paris time, a line at each of its UTC times and a
+    guard that passes at that Paris time only, so that cron in UTC fires it as
+    :func:`next_firings` does, the two clock-change days included.
+
+    A time outside the changing hour (02:00-03:00) exists once a day: the guard compares the
+    Paris clock with it. One inside also compares the UTC offset with the offset an hour
+    before, so that the October repeat (the offset went from +02:00 to +01:00 in that hour)
+    does not run it a second time; and on the March day that skips it, one more line runs the
+    job once at the end of the gap (unless one of its times is the end of the gap already).
+    """
+    forward, back = _clock_changes(year)
+    rules: list[_CronRule] = []
+    in_gap: list[time] = []
+    for wall in job.times:
+        said, at_utc = _utc_times(wall, year)
+        comment = f"{job.name} at {wall:%H:%M} {PARIS_NAME}: {said}"
+        if not (_skipped(wall, forward) or _repeated(wall, back)):
+            guard = f'[ "$({_PARIS_DATE} +%H:%M)" = "{wall:%H:%M}" ]'
+        else:
+            comment += "; once on the day the clocks go back, when it comes twice"
+            guard = (f'[ "$({_PARIS_DATE} +%H:%M%z)" = '
+                     f'"$({_PARIS_DATE} {_OFFSET_AN_HOUR_AGO} +{wall:%H:%M}%z)" ]')
+            if _skipped(wall, forward):
+                in_gap.append(wall)
+        rules.append(_CronRule(comment, at_utc, guard))
+    if in_gap and forward is not None:
+        gap_end = _instant(forward, in_gap[0])
+        end_wall = gap_end.astimezone(PARIS).time()
+        if end_wall not in job.times:
+            rules.append(_CronRule(
+                f"{job.name} on the day the clocks go forward, which skips "
+                f"{', '.join(f'{w:%H:%M}' for w in in_gap)}: once at {end_wall:%H:%M} "
+                f"{PARIS_NAME}, the end of the gap ({gap_end:%H:%M} UTC)",
+                ((gap_end.hour, gap_end.minute),),
+                f'[ "$({_PARIS_DATE} +%H:%M)" = "{end_wall:%H:%M}" ] && '
+                f'[ "$({_PARIS_DATE} +%z)" != "$({_PARIS_DATE} {_OFFSET_AN_HOUR_AGO} +%z)" ]'))
+    return rules
+
+
+def crontab_lines(jobs: Sequence[Job], command_for: Callable[[str], str],
+                  user: str = DEFAULT_USER, year: int | None = None) -> str:
+    """A crontab fragment that fires the jobs at their Paris times on Debian's cron.
+
+    Debian's cron ignores ``CRON_TZ`` and reads every line in the system's time zone, so a
+    ``CRON_TZ=Europe/Paris`` crontab fires an hour or two off on a server in UTC. These lines
+    are in UTC instead (``CRON_TZ=UTC`` makes cronie read them so too, whatever the system's
+    zone): each Paris time gets a line at its winter and its summer UTC time, and the job
+    command starts with a guard that lets it through only when it is that time in Paris, so
+    exactly one of the two runs it on any day (see :func:`_cron_rules` for the two days the
+    clocks change). ``%`` is escaped, as cron would turn it into a newline. Two runs may
+    overlap under cron; the warehouse run lock is what keeps them apart. ``year`` (default:
+    this one) is where the clock changes are looked up; they fall on the same rule each year.
     """
     _check_jobs(jobs)
-    lines = [f"CRON_TZ={PARIS_NAME}"]
+    check_user(user)
+    year = year or datetime.now(UTC).year
+    lines = [
+        "# Debian's cron ignores CRON_TZ and reads these lines in the system's time zone, which",
+        "# must be UTC (timedatectl); cronie reads them in UTC through CRON_TZ=UTC. Each",
+        f"# {PARIS_NAME} time has a line at its winter (CET) and its summer (CEST) UTC time, and a",
+        "# guard that lets the job through only when it is that time in Paris (one run a day).",
+        f"# Install as the {user} user: sudo crontab -u {user} -e",
+        "CRON_TZ=UTC",
+    ]
     for job in jobs:
-        command = _one_line(command_for(job.name), job.name).replace("%", "\\%")
-        for minute in sorted({wall.minute for wall in job.times}):
-            hours = ",".join(str(wall.hour) for wall in job.times if wall.minute == minute)
-            lines.append(f"{minute} {hours} * * * {command}")
+        command = _one_line(command_for(job.name), job.name)
+        for rule in _cron_rules(job, year):
+            lines.append(f"# {rule.comment}")
+            job_line = f"{rule.guard} && {command}".replace("%", "\\%")
+            for minute in sorted({m for _, m in rule.at_utc}):
+                hours = ",".join(str(h) for h, m in rule.at_utc if m == minute)
+                lines.append(f"{minute} {hours} * * * {job_line}")
     return "\n".join(lines) + "\n"
 
 
@@ -209,7 +339,7 @@ def _systemd_quote(text: str) -> str:
     return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
 
 
-def _service(job: Job, command: str, workdir: str) -> str:
+def _service(job: Job, command: str, workdir: str, user: str) -> str:
     return "\n".join([
         "[Unit]",
         f"Description=go1sync {job.name} synchronization",
@@ -218,6 +348,9 @@ def _service(job: Job, command: str, workdir: str) -> str:
         "",
         "[Service]",
         "Type=oneshot",
+        "# the account that runs go1sync (schedule --user): it reads the checkout and writes "
+        "the warehouse",
+        f"User={user}",
         f"WorkingDirectory={workdir.replace('%', '%%')}",
         "# Credentials, if not in the config file: EnvironmentFile=/etc/go1sync/env",
         f"ExecStart=/bin/sh -c {_systemd_quote(command)}",
@@ -242,22 +375,27 @@ def _timer(job: Job) -> str:
     ])
 
 
-def systemd_units(jobs: Sequence[Job], command_for: Callable[[str], str], workdir: str) -> str:
+def systemd_units(jobs: Sequence[Job], command_for: Callable[[str], str], workdir: str,
+                  user: str = DEFAULT_USER) -> str:
     """A ``go1sync-<job>.service`` and ``go1sync-<job>.timer`` per job, as one text.
 
     Each file starts with a ``# file: <name>`` line. Install them in /etc/systemd/system, then
-    ``systemctl daemon-reload`` and ``systemctl enable --now go1sync-<job>.timer``. The time zone
-    in ``OnCalendar`` needs systemd 235 or later. ``Persistent=true`` runs a firing missed while
-    the machine was off at the next boot; a oneshot service that is still running is not started
-    twice, so an overlapping firing is dropped, as :class:`Scheduler` does.
+    ``systemctl daemon-reload`` and ``systemctl enable --now go1sync-<job>.timer``. The
+    service runs as ``user`` (``User=``, default :data:`DEFAULT_USER`) rather than root. The time
+    zone in ``OnCalendar`` (``*-*-* 07:40:00 Europe/Paris``) needs systemd 235 or later; systemd
+    then follows Paris's clock changes itself, whatever the system's zone. ``Persistent=true``
+    runs a firing missed while the machine was off at the next boot; a oneshot service that is
+    still running is not started twice, so an overlapping firing is dropped, as
+    :class:`Scheduler` does.
     """
     _check_jobs(jobs)
+    check_user(user)
     if not workdir.startswith("/") or "\n" in workdir:
         raise ScheduleError(f"the working directory must be an absolute path, got {workdir!r}")
     files: list[str] = []
     for job in jobs:
         command = _one_line(command_for(job.name), job.name)
-        files.append(f"# file: go1sync-{job.name}.service\n{_service(job, command, workdir)}")
+        files.append(f"# file: go1sync-{job.name}.service\n{_service(job, command, workdir, user)}")
         files.append(f"# file: go1sync-{job.name}.timer\n{_timer(job)}")
     return "\n".join(files)
 

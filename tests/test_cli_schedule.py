@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,28 +18,74 @@ def env(**extra: str) -> dict[str, str]:
     return {**clean, **extra}
 
 
+def schedule(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "cli.py", "schedule", *args], cwd=ROOT,
+                          env=env(**{"TZ": "UTC", **extra}), capture_output=True, text=True,
+                          timeout=60)
+
+
 def test_schedule_prints_paris_and_utc_firings_and_crontab_lines() -> None:
-    result = subprocess.run([sys.executable, "cli.py", "schedule", "--count", "4"], cwd=ROOT,
-                            env=env(), capture_output=True, text=True, timeout=60)
+    result = schedule("--count", "4")
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # a machine in UTC: no warning
     firings = [line.split() for line in result.stdout.splitlines()[1:5]]
     assert sorted({f[0] for f in firings}) == ["catalog", "stats"]
     assert all(f[3] in ("CET", "CEST") and f[-1] == "UTC)" for f in firings)
-    assert "CRON_TZ=Europe/Paris" in result.stdout
-    assert "40 7 * * *" in result.stdout and "0 8,13,20 * * *" in result.stdout
-    assert "run --only catalog --wait-for-lock 3600" in result.stdout
-    assert "run --only stats --wait-for-lock 3600" in result.stdout  # 08:00 follows 07:40
-    assert "OnCalendar=" in result.stdout
+    lines = result.stdout.splitlines()
+    assert "CRON_TZ=Europe/Paris" not in lines  # Debian's cron ignores it
+    crontab = lines[lines.index("crontab (in UTC, guarded by the Paris time)") + 1:]
+    assert crontab[:6] == [
+        "# Debian's cron ignores CRON_TZ and reads these lines in the system's time zone, which",
+        "# must be UTC (timedatectl); cronie reads them in UTC through CRON_TZ=UTC. Each",
+        "# Europe/Paris time has a line at its winter (CET) and its summer (CEST) UTC time, and a",
+        "# guard that lets the job through only when it is that time in Paris (one run a day).",
+        "# Install as the go1sync user: sudo crontab -u go1sync -e",
+        "CRON_TZ=UTC",
+    ]
+    run = (f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} cli.py run --only "
+           "{} --wait-for-lock 3600")
+    guard = '[ "$(TZ=Europe/Paris date +\\%H:\\%M)" = "{}" ] && '
+    assert crontab[6:14] == [
+        "# catalog at 07:40 Europe/Paris: 06:40 UTC in winter (CET), 05:40 UTC in summer (CEST)",
+        "40 5,6 * * * " + guard.format("07:40") + run.format("catalog"),
+        "# stats at 08:00 Europe/Paris: 07:00 UTC in winter (CET), 06:00 UTC in summer (CEST)",
+        "0 6,7 * * * " + guard.format("08:00") + run.format("stats"),  # 08:00 waits for 07:40
+        "# stats at 13:00 Europe/Paris: 12:00 UTC in winter (CET), 11:00 UTC in summer (CEST)",
+        "0 11,12 * * * " + guard.format("13:00") + run.format("stats"),
+        "# stats at 20:00 Europe/Paris: 19:00 UTC in winter (CET), 18:00 UTC in summer (CEST)",
+        "0 18,19 * * * " + guard.format("20:00") + run.format("stats"),
+    ]
+    assert lines.count("User=go1sync") == 2
+    for wall in ("07:40", "08:00", "13:00", "20:00"):
+        assert f"OnCalendar=*-*-* {wall}:00 Europe/Paris" in lines
+
+
+def test_schedule_runs_the_units_as_the_given_user_and_checks_it() -> None:
+    result = schedule("--user", "sync")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines().count("User=sync") == 2
+    assert "# Install as the sync user: sudo crontab -u sync -e" in result.stdout
+    bad = schedule("--user", "Sync Admin")
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --user: invalid user name 'Sync Admin': expected lower-case "
+        "letters, digits, - or _, starting with a letter or _, at most 32 characters")
+
+
+def test_schedule_warns_when_the_machine_is_not_in_utc() -> None:
+    result = schedule(TZ="Europe/Paris")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: this machine's time zone is CET/CEST, not UTC: Debian's cron reads the "
+        "crontab lines in the system's zone, where they would miss the Paris times; set it to "
+        "UTC (timedatectl set-timezone Etc/UTC) or use the systemd timers"]
 
 
 def test_schedule_times_are_configurable_and_checked() -> None:
-    ok = subprocess.run([sys.executable, "cli.py", "schedule"], cwd=ROOT,
-                        env=env(GO1SYNC_STATS_TIMES="09:15"), capture_output=True, text=True,
-                        timeout=60)
-    assert "15 9 * * *" in ok.stdout
-    bad = subprocess.run([sys.executable, "cli.py", "schedule"], cwd=ROOT,
-                         env=env(GO1SYNC_CATALOG_TIMES="7h40"), capture_output=True, text=True,
-                         timeout=60)
+    ok = schedule(GO1SYNC_STATS_TIMES="09:15")
+    assert "\n15 7,8 * * * [ \"$(TZ=Europe/Paris date +\\%H:\\%M)\" = \"09:15\" ] && " in ok.stdout
+    assert "\nOnCalendar=*-*-* 09:15:00 Europe/Paris\n" in ok.stdout
+    bad = schedule(GO1SYNC_CATALOG_TIMES="7h40")
     assert bad.returncode == 2
     assert "invalid setting GO1SYNC_CATALOG_TIMES" in bad.stderr
 

@@ -6,10 +6,14 @@ No test sleeps for real: the Scheduler gets a fake clock that its fake sleep mov
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
+import subprocess
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -179,21 +183,151 @@ def command(name: str) -> str:
     return f"cd /srv/go1sync && .venv/bin/python cli.py run --only {name}"
 
 
-def test_crontab_lines_for_the_defaults() -> None:
-    assert crontab_lines(DEFAULT_JOBS, command) == (
-        "CRON_TZ=Europe/Paris\n"
-        "40 7 * * * cd /srv/go1sync && .venv/bin/python cli.py run --only catalog\n"
-        "0 8,13,20 * * * cd /srv/go1sync && .venv/bin/python cli.py run --only stats\n"
+HEADER = (
+    "# Debian's cron ignores CRON_TZ and reads these lines in the system's time zone, which\n"
+    "# must be UTC (timedatectl); cronie reads them in UTC through CRON_TZ=UTC. Each\n"
+    "# Europe/Paris time has a line at its winter (CET) and its summer (CEST) UTC time, and a\n"
+    "# guard that lets the job through only when it is that time in Paris (one run a day).\n"
+    "# Install as the go1sync user: sudo crontab -u go1sync -e\n"
+    "CRON_TZ=UTC\n"
+)
+GUARD = '[ "$(TZ=Europe/Paris date +\\%H:\\%M)" = "{}" ] && '
+
+
+def test_crontab_lines_for_the_defaults_are_in_utc_with_a_paris_guard() -> None:
+    run = "cd /srv/go1sync && .venv/bin/python cli.py run --only"
+    assert crontab_lines(DEFAULT_JOBS, command) == HEADER + (
+        "# catalog at 07:40 Europe/Paris: 06:40 UTC in winter (CET), 05:40 UTC in summer (CEST)\n"
+        f"40 5,6 * * * {GUARD.format('07:40')}{run} catalog\n"
+        "# stats at 08:00 Europe/Paris: 07:00 UTC in winter (CET), 06:00 UTC in summer (CEST)\n"
+        f"0 6,7 * * * {GUARD.format('08:00')}{run} stats\n"
+        "# stats at 13:00 Europe/Paris: 12:00 UTC in winter (CET), 11:00 UTC in summer (CEST)\n"
+        f"0 11,12 * * * {GUARD.format('13:00')}{run} stats\n"
+        "# stats at 20:00 Europe/Paris: 19:00 UTC in winter (CET), 18:00 UTC in summer (CEST)\n"
+        f"0 18,19 * * * {GUARD.format('20:00')}{run} stats\n"
     )
 
 
-def test_crontab_takes_one_line_per_minute_and_escapes_percent() -> None:
-    jobs = [Job("stats", (time(8), time(13, 30), time(20)))]
-    assert crontab_lines(jobs, lambda name: f"run {name} > log-$(date +%F)") == (
-        "CRON_TZ=Europe/Paris\n"
-        "0 8,20 * * * run stats > log-$(date +\\%F)\n"
-        "30 13 * * * run stats > log-$(date +\\%F)\n"
-    )
+def test_crontab_escapes_percent_and_names_the_user() -> None:
+    jobs = [Job("stats", (time(13, 30),))]
+    text = crontab_lines(jobs, lambda name: f"run {name} > log-$(date +%F)", user="sync")
+    assert "# Install as the sync user: sudo crontab -u sync -e\n" in text
+    assert text.endswith(f"30 11,12 * * * {GUARD.format('13:30')}run stats > log-$(date +\\%F)\n")
+    with pytest.raises(ScheduleError, match="invalid user name"):
+        crontab_lines(jobs, command, user="root\nx")
+
+
+# --- cron, simulated minute by minute across both clock changes ---------------------------------
+
+
+def cron_entries(crontab: str) -> list[tuple[int, set[int], str]]:
+    """(minute, hours, command) per job line, the command as cron hands it to /bin/sh: an
+    unescaped ``%`` would end the command (cron makes it a newline), ``\\%`` is a ``%``."""
+    entries: list[tuple[int, set[int], str]] = []
+    settings: list[str] = []
+    for line in crontab.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if "=" in line.split()[0]:
+            settings.append(line)
+            continue
+        minute, hours, day, month, weekday, job_line = line.split(" ", 5)
+        assert (day, month, weekday) == ("*", "*", "*")
+        assert re.search(r"(?<!\\)%", job_line) is None, job_line
+        entries.append((int(minute), {int(h) for h in hours.split(",")},
+                        job_line.replace("\\%", "%")))
+    assert settings == ["CRON_TZ=UTC"]
+    return entries
+
+
+@pytest.fixture
+def fake_date(tmp_path: Path) -> Callable[[str, datetime], str]:
+    """Runs a crontab command in ``sh`` at a simulated instant: ``date`` without ``-d`` tells
+    that instant (GNU date, as on Debian, with the system's zone database)."""
+    real = shutil.which("date")
+    probe = subprocess.run([real or "date", "-d", "@1792890000", "+%H:%M%z"], env={
+        "TZ": "Europe/Paris"}, capture_output=True, text=True)
+    if real is None or probe.stdout.strip() != "02:00+0100":  # 2026-10-25 01:00 UTC
+        pytest.skip("needs GNU date and the Europe/Paris zone")
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "date"
+    script.write_text(f'#!/bin/sh\ncase "$1" in -d) exec {real} "$@";; '
+                      f'*) exec {real} -d "@$FAKE_NOW" "$@";; esac\n')
+    script.chmod(0o755)
+
+    def run(job_line: str, at: datetime) -> str:
+        env = {"PATH": f"{folder}:{os.environ['PATH']}", "FAKE_NOW": str(int(at.timestamp()))}
+        return subprocess.run(["sh", "-c", job_line], env=env, capture_output=True,
+                              text=True).stdout
+
+    return run
+
+
+# Three days around each clock change (29 March and 25 October 2026), and a day of each season.
+SIMULATED = [(utc(2026, 3, 28), 3), (utc(2026, 10, 24), 3), (utc(2026, 1, 15), 1),
+             (utc(2026, 7, 15), 1)]
+
+
+def simulate_cron(jobs: list[Job], fake_date: Callable[[str, datetime], str]
+                  ) -> list[tuple[str, datetime]]:
+    """Every (job, UTC minute) that cron in UTC runs past its guard in the simulated days."""
+    entries = cron_entries(crontab_lines(jobs, lambda name: f"echo {name}", year=2026))
+    fired: list[tuple[str, datetime]] = []
+    for start, days in SIMULATED:
+        for step in range(days * 24 * 60):
+            at = start + timedelta(minutes=step)
+            for minute, hours, job_line in entries:
+                if at.minute == minute and at.hour in hours:
+                    fired.extend((name, at) for name in fake_date(job_line, at).split())
+    return sorted(fired, key=lambda f: (f[1], f[0]))
+
+
+def expected_firings(jobs: list[Job]) -> list[tuple[str, datetime]]:
+    found: list[tuple[str, datetime]] = []
+    for start, days in SIMULATED:
+        found.extend((f.job, f.at_utc) for f in next_firings(jobs, start - timedelta(seconds=1),
+                                                             8 * days * len(jobs))
+                     if f.at_utc < start + timedelta(days=days))
+    return sorted(found, key=lambda f: (f[1], f[0]))
+
+
+def test_cron_in_utc_fires_each_default_job_once_at_its_paris_times_all_year(
+        fake_date: Callable[[str, datetime], str]) -> None:
+    fired = simulate_cron(list(DEFAULT_JOBS), fake_date)
+    assert fired == expected_firings(list(DEFAULT_JOBS))
+    by_day: dict[str, list[str]] = {}
+    for name, at in fired:
+        paris = at.astimezone(PARIS)
+        by_day.setdefault(f"{paris:%Y-%m-%d}", []).append(f"{name} {paris:%H:%M %Z}")
+    day = ["catalog 07:40 {0}", "stats 08:00 {0}", "stats 13:00 {0}", "stats 20:00 {0}"]
+    assert by_day == {
+        "2026-01-15": [t.format("CET") for t in day],
+        "2026-03-28": [t.format("CET") for t in day],
+        "2026-03-29": [t.format("CEST") for t in day],  # spring forward
+        "2026-03-30": [t.format("CEST") for t in day],
+        "2026-07-15": [t.format("CEST") for t in day],
+        "2026-10-24": [t.format("CEST") for t in day],
+        "2026-10-25": [t.format("CET") for t in day],  # fall back
+        "2026-10-26": [t.format("CET") for t in day],
+    }
+
+
+def test_cron_fires_times_in_the_changing_hour_as_the_scheduler_does(
+        fake_date: Callable[[str, datetime], str]) -> None:
+    jobs = [Job("catalog", (time(2, 30),)), Job("stats", (time(2, 0), time(2, 45), time(3, 0))),
+            Job("late", (time(0, 30), time(1, 59), time(23, 59)))]
+    fired = simulate_cron(jobs, fake_date)
+    assert fired == expected_firings(jobs)
+    spring = [(name, f"{at.astimezone(PARIS):%H:%M %Z}") for name, at in fired
+              if at.astimezone(PARIS).date() == date(2026, 3, 29)]
+    assert spring == [("late", "00:30 CET"), ("late", "01:59 CET"), ("catalog", "03:00 CEST"),
+                      ("stats", "03:00 CEST"), ("late", "23:59 CEST")]
+    autumn = [(name, f"{at.astimezone(PARIS):%H:%M %Z}") for name, at in fired
+              if at.astimezone(PARIS).date() == date(2026, 10, 25)]
+    assert autumn == [("late", "00:30 CEST"), ("late", "01:59 CEST"), ("stats", "02:00 CEST"),
+                      ("catalog", "02:30 CEST"), ("stats", "02:45 CEST"), ("stats", "03:00 CET"),
+                      ("late", "23:59 CET")]
 
 
 def test_crontab_refuses_multi_line_commands_and_repeated_jobs() -> None:
@@ -224,6 +358,7 @@ def test_systemd_units_for_the_defaults() -> None:
     service = files["go1sync-catalog.service"]
     assert "WorkingDirectory=/srv/go1sync\n" in service
     assert "Type=oneshot\n" in service
+    assert "User=go1sync\n" in service
     assert ('ExecStart=/bin/sh -c "cd /srv/go1sync && .venv/bin/python cli.py run --only '
             'catalog"\n') in service
 
@@ -234,6 +369,14 @@ def test_systemd_quotes_commands_and_checks_workdir() -> None:
     assert 'ExecStart=/bin/sh -c "echo \\"$$HOME\\" 100%% \\\\ done"\n' in text
     with pytest.raises(ScheduleError, match="absolute"):
         systemd_units(DEFAULT_JOBS, command, "srv/go1sync")
+
+
+def test_systemd_units_run_as_the_given_user() -> None:
+    files = split_files(systemd_units(DEFAULT_JOBS, command, "/srv/go1sync", user="sync"))
+    assert "[Service]\nType=oneshot\n" in files["go1sync-stats.service"]
+    assert "\nUser=sync\n" in files["go1sync-stats.service"]
+    with pytest.raises(ScheduleError, match="invalid user name"):
+        systemd_units(DEFAULT_JOBS, command, "/srv/go1sync", user="Root")
 
 
 # --- Scheduler -----------------------------------------------------------------------------------

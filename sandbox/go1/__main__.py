@@ -1,7 +1,8 @@
 """Run the Go1 sandbox in its own process (for benchmarks and demos).
 
 Prints ``GO1_SANDBOX_URL=http://127.0.0.1:PORT`` first (a parent process waits for that line),
-then one ``export VAR=value`` line per setting, and serves until SIGTERM or SIGINT.
+then one ``export VAR=value`` line per setting, and serves until SIGTERM or SIGINT. A port in
+use is one line on stderr and exit 1; a size that cannot be generated, exit 2.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from sandbox import check_port, listen_error, users_for
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.go1.app import GATEWAY_ENROLLMENTS_PATH, OPENAPI_SERVER_ENROLLMENTS_PATH
 
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--learning-objects", type=int, default=defaults.learning_objects)
-    parser.add_argument("--users", type=int, default=defaults.users)
+    parser.add_argument("--users", type=int,
+                        help=f"default: {defaults.users}, more for more than "
+                             f"{defaults.enrollments} enrollments (the same ratio)")
     parser.add_argument("--enrollments", type=int, default=defaults.enrollments)
     parser.add_argument("--start", type=_date, default=defaults.start, help="ISO date")
     parser.add_argument("--end", type=_date, default=defaults.end, help="ISO date")
@@ -43,13 +47,25 @@ def main(argv: list[str] | None = None) -> int:
                              f"gateway's; {OPENAPI_SERVER_ENROLLMENTS_PATH} models a gateway "
                              "that follows the OpenAPI's relative server entry)")
     args = parser.parse_args(argv)
+    try:  # before anything is generated
+        check_port(args.host, args.port)
+    except OSError as exc:
+        print(f"{parser.prog}: {listen_error(args.host, args.port, '--port', exc)}",
+              file=sys.stderr)
+        return 1
 
     started = time.perf_counter()
-    seed = Go1Seed(seed=args.seed, learning_objects=args.learning_objects, users=args.users,
-                   enrollments=args.enrollments, start=args.start, end=args.end,
-                   description_bytes=args.description_bytes)
-    sandbox = Go1Sandbox(seed, args.client_id, args.client_secret, args.portal_url,
-                         args.enrollments_path)
+    try:
+        seed = Go1Seed(seed=args.seed, learning_objects=args.learning_objects,
+                       users=args.users or users_for(args.enrollments),
+                       enrollments=args.enrollments, start=args.start, end=args.end,
+                       description_bytes=args.description_bytes)
+        sandbox = Go1Sandbox(seed, args.client_id, args.client_secret, args.portal_url,
+                             args.enrollments_path)
+    except ValueError as exc:  # sizes the generator cannot meet
+        print(f"{parser.prog}: {exc} (--users, --learning-objects, --enrollments)",
+              file=sys.stderr)
+        return 2
     gc.freeze()  # the data set lives as long as the process: keep it out of every collection
     sandbox.faults.latency_ms = args.latency_ms
     print(f"# generated in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)

@@ -1,7 +1,8 @@
 """Run the 360Learning sandbox in its own process (for benchmarks and demos).
 
 Prints ``L360_SANDBOX_URL=http://127.0.0.1:PORT`` first (a parent process waits for that line),
-then one ``export VAR=value`` line per setting, and serves until SIGTERM or SIGINT.
+then one ``export VAR=value`` line per setting, and serves until SIGTERM or SIGINT. A port in
+use is one line on stderr and exit 1.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sandbox import check_port, listen_error
 from sandbox.l360 import L360Sandbox
 
 
@@ -40,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-rate-limits", action="store_true")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args(argv)
+    try:  # before anything is generated
+        check_port(args.host, args.port)
+    except OSError as exc:
+        print(f"{parser.prog}: {listen_error(args.host, args.port, '--port', exc)}",
+              file=sys.stderr)
+        return 1
 
     groups = [g.strip() for g in args.group_ids.split(",") if g.strip()] \
         if args.group_ids else None
