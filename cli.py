@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,7 +79,57 @@ def local_fault_line(ctx: click.Context, exc: Exception) -> str | None:
     return None if known is None else str(known)
 
 
-class Go1SyncGroup(click.Group):
+@dataclass
+class GlobalOptions:
+    """``--config`` and ``--profile`` as given, before the command or after it: ``ctx.obj``
+    of every context, so the later one on the line wins."""
+
+    config_path: str | None = None
+    profile: str | None = None
+
+
+CONFIG_HELP = "TOML settings file (default: $GO1SYNC_CONFIG, else the environment alone)."
+PROFILE_HELP = ("A [profiles.NAME] of the config file (say test or production), with its own "
+                "URLs, credentials and warehouse (default: $GO1SYNC_PROFILE, else none).")
+VERBOSE_HELP = "Log retries and other details to stderr."
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A global option given after the command: the same value the group's option sets."""
+    if value is not None and param.name is not None:
+        setattr(ctx.ensure_object(GlobalOptions), param.name, value)
+    return value
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:  # the group configured logging before this command's options were parsed
+        logging.getLogger().setLevel(logging.INFO)
+    return value
+
+
+def global_options() -> list[click.Option]:
+    """``--config``, ``--profile`` and ``-v`` as every command also takes them after its name
+    (``python cli.py run -v``): click reads a group's options before the command only."""
+    return [
+        click.Option(["--config", "config_path"], type=click.Path(dir_okay=False),
+                     expose_value=False, callback=_remember, help=CONFIG_HELP),
+        click.Option(["--profile"], expose_value=False, callback=_remember, help=PROFILE_HELP),
+        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_verbose,
+                     help=VERBOSE_HELP),
+    ]
+
+
+class CommandGroup(click.Group):
+    """A group whose every command (subgroups too) takes the global options after its name:
+    added here, once, so no command can miss them."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        taken = {opt for param in cmd.params for opt in getattr(param, "opts", ())}
+        cmd.params.extend(o for o in global_options() if not taken.intersection(o.opts))
+        super().add_command(cmd, name)
+
+
+class Go1SyncGroup(CommandGroup):
     """The one boundary: known errors become one line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -136,12 +187,9 @@ class SinceType(click.ParamType):
 @click.group(cls=Go1SyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="go1sync",
                       message="%(prog)s %(version)s")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="TOML settings file (default: $GO1SYNC_CONFIG, else the environment alone).")
-@click.option("--profile", help="A [profiles.NAME] of the config file (say test or production), "
-                                "with its own URLs, credentials and warehouse "
-                                "(default: $GO1SYNC_PROFILE, else none).")
-@click.option("-v", "--verbose", is_flag=True, help="Log retries and other details to stderr.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--profile", help=PROFILE_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @click.option("--debug", is_flag=True,
               help=f"Show the traceback of an error instead of one line (or ${DEBUG_ENV}=1).")
 @click.pass_context
@@ -155,12 +203,12 @@ def main(ctx: click.Context, config_path: str | None, profile: str | None,
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = (config_path, profile)
+    ctx.obj = GlobalOptions(config_path, profile)
 
 
 def _config(ctx: click.Context) -> Config:
-    config_path, profile = ctx.obj
-    return load_config(config_path, profile=profile)
+    options = ctx.ensure_object(GlobalOptions)
+    return load_config(options.config_path, profile=options.profile)
 
 
 def _scheduled(config: Config) -> Config:
@@ -201,15 +249,18 @@ def transform(ctx: click.Context) -> None:
     """Run the SQL models (models/) and their audits: raw.* -> staging.* -> marts.* ->
     outbound.* (the payloads and change sets push sends).
 
-    Prints rows and time per model. A failing blocking audit stops the run before anything is
+    Prints rows and time per model (schema.name), then the records the mapping left out
+    (marts.rejects), by reason. A failing blocking audit stops the run before anything is
     materialised (exit 1, naming the model, the audit and offending rows); failing
     non-blocking audits are listed as warnings.
     """
-    from commands.transform import run_transform
+    from commands.transform import read_mapped, run_transform
 
     report = run_transform(_config(ctx))
     assert report.models is not None
-    console.models(report.models)
+    mapped = read_mapped(report.warehouse)
+    console.models(report.models, mapped.schemas)
+    console.rejects(mapped.rejects)
     console.transform_footer(report)
 
 
@@ -241,9 +292,9 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
     console.streams(report.streams)
     console.heading("transform")
     if report.models is not None:
-        click.echo("  " + ", ".join(f"{m.name} {m.rows:,}" for m in report.models.models
-                                    if m.kind != "seed"))
-        console.audit_warnings(report.models)
+        from commands.transform import read_mapped
+
+        console.mapped(report.models, read_mapped(report.warehouse).rejects, indent="  ")
     if report.plan is not None:
         console.heading("plan")
         console.plan_summary(report.plan)
@@ -265,16 +316,32 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
 @main.command("schedule")
 @click.option("--count", default=8, show_default=True, type=click.IntRange(1, 100),
               help="How many upcoming firings to list.")
+@click.option("--user", help="The account that runs the jobs: the units' User= and the "
+                             "crontab's owner (default: go1sync).")
 @click.pass_context
-def schedule_command(ctx: click.Context, count: int) -> None:
-    """The next firings (Europe/Paris and UTC), and ready-to-use crontab lines and systemd
-    units that run them. The jobs' times come from GO1SYNC_CATALOG_TIMES and
-    GO1SYNC_STATS_TIMES (defaults: catalog 07:40, statistics 08:00, 13:00, 20:00)."""
+def schedule_command(ctx: click.Context, count: int, user: str | None) -> None:
+    """The next firings (Europe/Paris and UTC), and ready-to-use crontab lines (in UTC, with a
+    guard on the Paris time: Debian's cron ignores CRON_TZ) and systemd units (User=,
+    OnCalendar in Europe/Paris) that run them. The jobs' times come from GO1SYNC_CATALOG_TIMES
+    and GO1SYNC_STATS_TIMES (defaults: catalog 07:40, statistics 08:00, 13:00, 20:00)."""
     import shlex
+    import time
     from pathlib import Path
 
-    from schedule import crontab_lines, jobs, next_firings, systemd_units
+    from schedule import (
+        DEFAULT_USER,
+        ScheduleError,
+        check_user,
+        crontab_lines,
+        jobs,
+        next_firings,
+        systemd_units,
+    )
 
+    try:
+        user = check_user(user or DEFAULT_USER)
+    except ScheduleError as exc:
+        raise click.BadParameter(str(exc), param_hint="--user") from None
     config = _scheduled(_config(ctx))
     scheduled = jobs(config)
     click.secho("next firings", bold=True)
@@ -282,7 +349,7 @@ def schedule_command(ctx: click.Context, count: int) -> None:
         click.echo(f"  {firing.job:<8} {firing.at_paris:%Y-%m-%d %H:%M %Z} "
                    f"({firing.at_utc:%Y-%m-%d %H:%M} UTC)")
     workdir = str(Path(__file__).resolve().parent)
-    config_path, _ = ctx.obj
+    config_path = ctx.ensure_object(GlobalOptions).config_path
     config_arg = (f" --config {shlex.quote(str(Path(config_path).resolve()))}"
                   if config_path else "")
     if config.profile:
@@ -292,10 +359,15 @@ def schedule_command(ctx: click.Context, count: int) -> None:
         return (f"cd {shlex.quote(workdir)} && {shlex.quote(sys.executable)} cli.py"
                 f"{config_arg} run --only {job} --wait-for-lock {SCHEDULED_LOCK_WAIT}")
 
-    click.secho("\ncrontab (crontab -e)", bold=True)
-    click.echo(crontab_lines(scheduled, command_for).rstrip())
+    click.secho("\ncrontab (in UTC, guarded by the Paris time)", bold=True)
+    click.echo(crontab_lines(scheduled, command_for, user).rstrip())
+    if time.timezone or time.daylight:  # the cron daemon reads the lines in this zone
+        click.secho(f"warning: this machine's time zone is {'/'.join(time.tzname)}, not UTC: "
+                    "Debian's cron reads the crontab lines in the system's zone, where they "
+                    "would miss the Paris times; set it to UTC (timedatectl set-timezone "
+                    "Etc/UTC) or use the systemd timers", fg="yellow", err=True)
     click.secho("\nsystemd (one service and one timer per job)", bold=True)
-    click.echo(systemd_units(scheduled, command_for, workdir).rstrip())
+    click.echo(systemd_units(scheduled, command_for, workdir, user).rstrip())
 
 
 @main.command()
@@ -327,7 +399,8 @@ def serve(ctx: click.Context) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "csv", "json"]),
               default="text", show_default=True,
               help="A summary on the terminal, a self-contained HTML report, or one CSV or "
-                   "JSON file per category.")
+                   "JSON file per category with a summary file; json without --out prints "
+                   "one JSON document to stdout.")
 @click.option("--out", type=click.Path(), help="Where to write: the HTML file, or the folder "
                                                "of CSV/JSON files (default: reports/).")
 @click.option("--requeue", is_flag=True,
@@ -335,15 +408,25 @@ def serve(ctx: click.Context) -> None:
 @click.pass_context
 def reconcile(ctx: click.Context, fmt: str, out: str | None, requeue: bool) -> None:
     """Why does 360Learning show something else than Go1? Reads 360Learning back, compares it
-    with Go1 (the marts) and with what go1sync pushed, and explains every difference."""
+    with Go1 (the marts) and with what go1sync pushed, and explains every difference: first
+    what needs action (drift), then apart what is excluded by design (content not synced,
+    mapping rejects, learners without an account).
+
+    Exit status: 0 when nothing needs action, 3 when something does (so cron can alert on
+    drift), 1 when the reconcile itself failed, 2 for bad usage or configuration.
+    """
     from pathlib import Path
 
     from commands.reconcile import run_reconcile
-    from reconcile.files import write_files
+    from go1sync.errors import EXIT_DRIFT
+    from reconcile.files import dumps, report_document, write_files, write_summary
     from reconcile.report import text_summary
 
     report, requeued = run_reconcile(_config(ctx), requeue)
-    click.echo(text_summary(report))
+    if fmt == "json" and out is None:  # one document on stdout, for a pipe: nothing else
+        click.echo(dumps(report_document(report, requeued if requeue else None)))
+    else:
+        click.echo(text_summary(report))
     if fmt == "html":
         from reconcile.html import render_html
 
@@ -351,11 +434,15 @@ def reconcile(ctx: click.Context, fmt: str, out: str | None, requeue: bool) -> N
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_html(report), encoding="utf-8")
         click.echo(f"wrote {target}")
-    elif fmt in ("csv", "json"):
-        written = write_files(report, Path(out or "reports"), fmt)
-        click.echo(f"wrote {len(written)} {fmt.upper()} file(s) in {written[0].parent}")
-    if requeue:
+    elif fmt == "csv" or (fmt == "json" and out is not None):
+        folder = Path(out or "reports")
+        written = write_files(report, folder, fmt)
+        summary = write_summary(report, folder, fmt)
+        click.echo(f"wrote {len(written)} {fmt.upper()} file(s) and {summary.name} in {folder}")
+    if requeue and not (fmt == "json" and out is None):
         click.echo(f"requeued {requeued:,} row(s): the next push sends them again")
+    if report.needs_action_total:
+        ctx.exit(EXIT_DRIFT)
 
 
 @main.command()
@@ -371,6 +458,52 @@ def check(ctx: click.Context) -> None:
     if failed:
         _fail(f"{len(failed)} check(s) failed: {', '.join(failed)}", EXIT_FAILED)
     click.echo("everything a run needs is in place")
+
+
+@main.command("init")
+@click.argument("path", default="go1sync.toml", type=click.Path(dir_okay=False))
+def init_command(path: str) -> None:
+    """Write a commented go1sync.toml to start from (default: ./go1sync.toml): every setting
+    with its help, environment variable and default, commented out; secrets left to the
+    environment. An existing file is never overwritten (exit 2)."""
+    import shlex
+    from pathlib import Path
+
+    from commands.init import write_skeleton
+
+    count = write_skeleton(Path(path))
+    click.echo(f"wrote {path}: {count} settings, commented out at their defaults; next: "
+               f"python cli.py --config {shlex.quote(path)} check")
+
+
+@main.group("config", cls=CommandGroup)
+def config_group() -> None:
+    """Inspect the settings go1sync would use."""
+
+
+@config_group.command("show")
+@click.pass_context
+def config_show(ctx: click.Context) -> None:
+    """Every effective setting and where it comes from (environment variable, the config
+    file, its profile's table, the profile's own warehouse, or the default), secrets masked.
+    Exit 2 when a value is invalid, after showing them all."""
+    from commands.config import show_config
+    from settings import CONFIG_ENV
+
+    config = _config(ctx)
+    click.echo(f"config file: {config.source or f'none (--config or {CONFIG_ENV})'}"
+               + (f", profile {config.profile}" if config.profile else ""))
+    settings = show_config(config)
+    rows = [(s.key, "(unset)" if s.value is None else s.value, s.source) for s in settings]
+    widths = [max(len(row[i]) for row in [("setting", "value", ""), *rows]) for i in (0, 1)]
+    for key, value, source in [("setting", "value", "source"), *rows]:
+        click.echo(f"{key:<{widths[0]}}  {value:<{widths[1]}}  {source}")
+    problems = [s for s in settings if s.problem]
+    for shown in problems:
+        click.echo(shown.problem)
+    if problems:
+        _fail(f"{len(problems)} setting(s) invalid: {', '.join(s.env for s in problems)}",
+              EXIT_USAGE)
 
 
 @main.command()
@@ -442,7 +575,7 @@ def rebuild_snapshot_command(ctx: click.Context, replace: bool) -> None:
     console.footer(report)
 
 
-@main.group()
+@main.group(cls=CommandGroup)
 def models() -> None:
     """Inspect the SQL models: their versions, compiled SQL and lineage."""
 
@@ -454,23 +587,32 @@ def models_list(ctx: click.Context) -> None:
     from commands.models import list_models
     from warehouse.models import short_fingerprint
 
+    infos, shown = list_models(_config(ctx))
     click.echo(f"{'model':<34} {'kind':<6} {'fingerprint':<13} changed since last run")
-    for info in list_models(_config(ctx)):
+    for info in infos:
         changed = {None: "never run", True: "yes", False: "no"}[info.changed_since_last_run]
-        click.echo(f"{info.name:<34} {info.kind:<6} {short_fingerprint(info.fingerprint):<13} "
+        if info.name in shown.unreal and info.changed_since_last_run is not None:
+            changed = "unknown (a setting it reads is unset)"
+        qualified = shown.project.models[info.name].qualified
+        click.echo(f"{qualified:<34} {info.kind:<6} {short_fingerprint(info.fingerprint):<13} "
                    f"{changed}")
+    if note := shown.unset_note():
+        click.echo(note)
 
 
 @models.command("show")
 @click.argument("name")
 @click.pass_context
 def models_show(ctx: click.Context, name: str) -> None:
-    """Print the compiled SQL of one model (what transform runs for it)."""
+    """Print the compiled SQL of one model (what transform runs for it). NAME is the model's
+    name, bare or with its schema: content_360 or marts.content_360."""
     from commands.models import show_model
 
-    model = show_model(_config(ctx), name)
+    model, shown = show_model(_config(ctx), name)
     click.echo(f"-- {model.qualified} ({model.kind}) from {model.path}")
     click.echo(f"-- fingerprint {model.fingerprint}")
+    if model.name in shown.unreal and (note := shown.unset_note()):
+        click.echo(f"-- {note}")
     click.echo(model.sql.strip())
 
 
@@ -505,7 +647,7 @@ def demo(warehouse_path: str) -> None:
     """
     from pathlib import Path
 
-    from commands.demo import run_demo
+    from commands.demo import query_hints, run_demo
 
     report = run_demo(Path(warehouse_path), click.echo)
     for number, demo_run in enumerate(report.runs, start=1):
@@ -521,59 +663,89 @@ def demo(warehouse_path: str) -> None:
         click.echo("pushed to 360Learning: " + (", ".join(
             f"{c.succeeded:,} {kind}" + (f" ({c.failed:,} failed)" if c.failed else "")
             for kind, c in pushed.items()) or "nothing new"))
-    click.secho("\nLook at the warehouse:", bold=True)
-    click.echo(f"  duckdb {report.warehouse}")
-    for title, sql in DEMO_QUERIES:
-        click.echo(f"  -- {title}\n  {sql}")
+    click.secho("\nLook at the warehouse (read only; --format csv or json for files):",
+                bold=True)
+    for title, command in query_hints(_program(click.get_current_context()), report.warehouse):
+        click.echo(f"  # {title}\n  {command}")
     if not all(demo_run.run.ok for demo_run in report.runs):
         _fail("a demo run failed", EXIT_FAILED)
 
 
-DEMO_QUERIES = (
-    ("courses for 360Learning, by type and whether archived",
-     "SELECT content_type, archived, archived_reason, count(*) FROM marts.content_360 "
-     "GROUP BY ALL ORDER BY ALL;"),
-    ("learners with open attempts",
-     "SELECT user_email, count(*) AS open_attempts FROM marts.attempts_360 "
-     "WHERE attempt_state = 'open' GROUP BY 1 ORDER BY 2 DESC LIMIT 10;"),
-    ("why records were not mapped",
-     "SELECT entity, reason, count(*) FROM marts.rejects GROUP BY ALL ORDER BY 3 DESC;"),
-    ("what the next push would send",
-     "SELECT operation, count(*) FROM outbound.attempt_changes WHERE planned GROUP BY 1;"),
-)
+def _program(ctx: click.Context) -> str:
+    """How the user called go1sync, for command lines to paste: ``python cli.py`` from the
+    checkout, else the installed command's name."""
+    name = ctx.find_root().info_name or "go1sync"
+    return "python cli.py" if name.endswith(".py") else name
+
+
+@main.command("sql")
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text",
+              show_default=True, help="An aligned table, CSV with a header, or one JSON document "
+                                      "(a list of objects).")
+@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False),
+              help="The DuckDB file to query (default: the configured warehouse).")
+@click.pass_context
+def sql_command(ctx: click.Context, query: str, fmt: str, warehouse_path: str | None) -> None:
+    """Run one SQL query on the warehouse and print the result: no DuckDB shell needed.
+
+    The warehouse is opened read-only and without file access, so a query cannot change it or
+    touch other files. QUERY is the SQL (quote it for the shell), or - to read it from stdin.
+    A query DuckDB refuses ends in one line (exit 2).
+    """
+    from pathlib import Path
+
+    from commands.sql import run_query
+
+    text = sys.stdin.read() if query == "-" else query
+    result = run_query(_config(ctx), text, Path(warehouse_path) if warehouse_path else None)
+    console.query(result.columns, result.rows, fmt)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
-@click.option("--go1-port", default=8701, show_default=True, type=int,
+@click.option("--go1-port", default=8701, show_default=True, type=click.IntRange(0, 65535),
               help="Port of the Go1 sandbox (0: any free port).")
-@click.option("--l360-port", default=8702, show_default=True, type=int,
+@click.option("--l360-port", default=8702, show_default=True, type=click.IntRange(0, 65535),
               help="Port of the 360Learning sandbox (0: any free port).")
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the sandbox data.")
-@click.option("--learning-objects", default=300, show_default=True, type=click.IntRange(0))
-@click.option("--users", default=80, show_default=True, type=click.IntRange(1))
+@click.option("--learning-objects", default=300, show_default=True, type=click.IntRange(1))
+@click.option("--users", type=click.IntRange(1),
+              help="Learners in Go1 (default: 80, or one per 25 enrollments if more).")
 @click.option("--enrollments", default=2000, show_default=True, type=click.IntRange(0))
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0),
               help="Delay every sandbox answer by this much.")
+@click.option("--warehouse", "warehouse_path", default="warehouse/sandbox.duckdb",
+              show_default=True, type=click.Path(dir_okay=False),
+              help="The sandbox's own warehouse, exported as GO1SYNC_WAREHOUSE; emptied at "
+                   "each start, as the sandboxes start empty.")
 def sandbox(host: str, go1_port: int, l360_port: int, seed: int, learning_objects: int,
-            users: int, enrollments: int, latency_ms: int) -> None:
+            users: int | None, enrollments: int, latency_ms: int, warehouse_path: str) -> None:
     """Serve the local Go1 and 360Learning stand-ins on loopback until Ctrl-C.
 
-    Prints the environment variables that point go1sync at them: paste them in another shell,
-    then run `python cli.py extract`, `transform`, `plan`, `push`. The 360Learning sandbox
-    knows the Go1 sandbox's learners by email, as the integration requires.
+    Prints the environment variables that point go1sync at them and at the sandbox's own
+    warehouse: paste them in another shell, then run `python cli.py extract`, `transform`,
+    `plan`, `push`. The 360Learning sandbox knows the Go1 sandbox's learners by email, as the
+    integration requires.
     """
+    import shlex
+    from pathlib import Path
+
     from commands.sandbox import serve_sandboxes, wait_until_stopped
+    from sandbox import users_for
     from sandbox.go1 import Go1Seed
 
+    users = users or users_for(enrollments)
     seed_spec = Go1Seed(seed=seed, learning_objects=learning_objects, users=users,
                         enrollments=enrollments)
-    served = serve_sandboxes(host, go1_port, l360_port, seed_spec, latency_ms)
-    click.echo(f"# Go1 sandbox on {served.go1.url} ({learning_objects} learning objects, "
-               f"{users} users, {enrollments} enrollments), 360Learning sandbox on "
-               f"{served.l360.url}; ready in {served.seconds:.1f}s")
+    served = serve_sandboxes(host, go1_port, l360_port, seed_spec, latency_ms,
+                             Path(warehouse_path))
+    click.echo(f"# Go1 sandbox on {served.go1.url} ({learning_objects:,} learning objects, "
+               f"{users:,} users, {enrollments:,} enrollments), 360Learning sandbox on "
+               f"{served.l360.url}, warehouse {served.warehouse} (emptied); ready in "
+               f"{served.seconds:.1f}s")
     for name, value in served.env().items():
-        click.echo(f"export {name}={value}")
+        click.echo(f"export {name}={shlex.quote(value)}")
     click.echo("# Ctrl-C (or SIGTERM) stops them.", err=True)
     wait_until_stopped(served)
 

@@ -118,12 +118,40 @@ def streams(outcomes: Sequence[StreamOutcome]) -> None:
             click.secho(f"  {s.stream}: {o.error}", fg="red")
 
 
-def models(result: RunResult) -> None:
+def models(result: RunResult, schemas: Mapping[str, str] | None = None) -> None:
+    """Rows and time per model, each named ``schema.name`` when ``schemas`` says (so
+    ``reconcile.differences`` reads as reconcile's comparison, not as the mapping's)."""
+    schemas = schemas or {}
     click.echo(f"{'model':<34} {'kind':<6} {'rows':>10} {'seconds':>8}  fingerprint")
     for m in result.models:
         changed = click.style(" (changed)", fg="yellow") if m.changed else ""
-        click.echo(f"{m.name:<34} {m.kind:<6} {m.rows:>10,} {m.seconds:>8.2f}  "
+        name = f"{schemas[m.name]}.{m.name}" if m.name in schemas else m.name
+        click.echo(f"{name:<34} {m.kind:<6} {m.rows:>10,} {m.seconds:>8.2f}  "
                    f"{short_fingerprint(m.fingerprint)}{changed}")
+    audit_warnings(result)
+
+
+def _mapped(rows: Mapping[str, int]) -> str:
+    """What the mapping made, from the rows per model (``meta.runs`` counts or a result)."""
+    return (f"{rows.get('content_360', 0):,} courses, {rows.get('attempts_360', 0):,} attempts "
+            "mapped")
+
+
+def rejects(found: Sequence[tuple[str, str, int]], indent: str = "") -> None:
+    """The records the mapping left out, by reason: what they are, not "differences"."""
+    total = sum(n for _, _, n in found)
+    if not total:
+        click.echo(f"{indent}no record rejected by the mapping")
+        return
+    click.echo(f"{indent}{total:,} record(s) not mapped (marts.rejects), by reason:")
+    for entity, reason, n in sorted(found, key=lambda r: (-r[2], r[:2])):
+        click.echo(f"{indent}  {n:>9,}  {entity:<16} {reason}")
+
+
+def mapped(result: RunResult, found: Sequence[tuple[str, str, int]], indent: str = "") -> None:
+    """The transform of a run: what was mapped, then what was not, by reason."""
+    click.echo(indent + _mapped({m.name: m.rows for m in result.models}))
+    rejects(found, indent)
     audit_warnings(result)
 
 
@@ -141,23 +169,43 @@ def audit_warnings(result: RunResult) -> None:
                     fg="yellow", err=True)
 
 
-def _by_operation(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{op} {n:,}" for op, n in sorted(counts.items())) or "nothing"
+# The operations of the outbound change sets (models/outbound/), in words and in this order:
+# counts read "189 to add, 21 unchanged".
+OPERATION_WORDS: dict[str, dict[str, str]] = {
+    "course": {"add": "to add", "change": "to change", "restore": "to restore",
+               "archive": "to archive", "unchanged": "unchanged",
+               "never_pushed": "not sent (never pushed)"},
+    "attempt": {"new": "new", "progress": "with progress", "close": "to close",
+                "unchanged": "unchanged", "closed_in_360": "closed in 360Learning"},
+    "share": {"add": "to share", "remove": "to unshare"},
+}
+
+
+def in_words(kind: str, counts: Mapping[str, int]) -> str:
+    """``{'add': 189, 'unchanged': 21}`` as ``189 to add, 21 unchanged``."""
+    words = OPERATION_WORDS.get(kind, {})
+    order = [op for op in words if op in counts] + sorted(set(counts) - set(words))
+    return ", ".join(f"{counts[op]:,} {words.get(op, op)}" for op in order) or "nothing"
 
 
 def plan_summary(plan: Plan) -> None:
-    click.echo(f"  courses: {_by_operation(plan.courses)}; attempts: "
-               f"{_by_operation(plan.attempts)}; {plan.writes:,} row(s) to write")
+    click.echo(f"  courses: {in_words('course', plan.courses)}; attempts: "
+               f"{in_words('attempt', plan.attempts)}; shares: {in_words('share', plan.shares)}; "
+               f"{plan.total:,} row(s) to send")
 
 
 def plan(result: Plan) -> None:
     click.echo(f"{'kind':<10} {'operation':<13} {'rows':>9}  examples")
-    for kind, counts in (("course", result.courses), ("attempt", result.attempts)):
+    for kind, counts in (("course", result.courses), ("attempt", result.attempts),
+                         ("share", result.shares)):
         for op in sorted(counts):
             sample = ", ".join(result.samples.get(f"{kind} {op}", []))
-            click.echo(f"{kind:<10} {op:<13} {counts[op]:>9,}  {sample}")
+            click.echo(f"{kind:<10} {op:<13} {counts[op]:>9,}  {sample}".rstrip())
     click.echo(f"unchanged: {result.unchanged_courses:,} course(s), "
                f"{result.unchanged_attempts:,} attempt(s)")
+    if result.never_pushed_courses:
+        click.echo(f"not sent (never pushed): {result.never_pushed_courses:,} course(s) archived "
+                   "in Go1 before they were ever pushed")
     if result.rejected_courses:
         click.echo(f"{result.rejected_courses:,} course(s) cannot make a valid payload "
                    "(not sent; marts.rejects says why)")
@@ -180,10 +228,14 @@ def plan(result: Plan) -> None:
     if result.unsettled:
         click.echo(f"{result.unsettled:,} row(s) wait for a bulk operation an earlier push left "
                    "unsettled (settled first by the next push; `python cli.py status` lists it)")
-    if result.share_changes:
-        click.echo(f"{result.share_changes:,} share(s) to add or remove; new courses are shared "
-                   "too once 360Learning gives their ids")
-    click.echo(f"{result.writes:,} row(s) would be written")
+    if result.shares_awaiting_ids:
+        click.echo(f"{result.shares_awaiting_ids:,} of the shares are of courses this push adds: "
+                   "sent once 360Learning gives their ids")
+    if not result.total:
+        click.echo("nothing would be sent")
+        return
+    click.echo(f"{result.total:,} row(s) would be sent: {result.writes:,} course and attempt "
+               f"row(s), {sum(result.shares.values()):,} share(s)")
 
 
 def age(since: datetime) -> str:
@@ -201,8 +253,12 @@ def age(since: datetime) -> str:
 
 def pushed(result: PushResult, indent: str = "") -> None:
     if result.settled_operations:
-        click.echo(f"{indent}settled {result.settled_operations} operation(s) left by an "
-                   "earlier run")
+        confirmed = ", ".join(
+            f"{c.succeeded:,} {kind} row(s) confirmed" + (f", {c.failed:,} refused" if c.failed
+                                                          else "")
+            for kind, c in result.settled.items()) or "no rows"
+        click.echo(f"{indent}settled {result.settled_operations:,} operation(s) left by an "
+                   f"earlier run: {confirmed} (sent by that run, not counted below)")
     click.echo(f"{indent}{'kind':<15} {'sent':>9} {'ok':>9} {'failed':>7} {'rejected':>8}")
     for kind, c in result.counts.items():
         click.echo(f"{indent}{kind:<15} {c.sent:>9,} {c.succeeded:>9,} {c.failed:>7,} "
@@ -242,10 +298,13 @@ def summarize(counts: Mapping[str, Any]) -> str:
         landed = sum(s.get("landed", 0) for s in extracted.values())
         read = sum(s.get("read", 0) for s in extracted.values())
         parts.append(f"landed {landed:,} of {read:,} read")
-    mapped = counts.get("transform") or {}
-    if mapped:
-        parts.append(f"{mapped.get('content_360', 0):,} courses, "
-                     f"{mapped.get('attempts_360', 0):,} attempts mapped")
+    rows = counts.get("transform") or {}
+    if rows:
+        parts.append(_mapped(rows))
+    planned = counts.get("plan") or {}
+    if planned and "push" not in counts:
+        parts.append(f"planned: courses ({in_words('course', planned.get('courses') or {})}), "
+                     f"attempts ({in_words('attempt', planned.get('attempts') or {})})")
     sent = counts.get("push") or {}
     if sent:
         ok = sum(c.get("succeeded", 0) for c in sent.values())
@@ -317,3 +376,58 @@ def checks(results: Sequence[Check]) -> None:
         mark = (click.style("note", fg="yellow") if c.info else
                 click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red"))
         click.echo(f"{mark} {c.name}: {c.detail}")
+
+
+QUERY_CELL_WIDTH = 80  # a text cell longer than this (a JSON payload, say) is cut with "…"
+
+
+def query(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "text") -> None:
+    """A query's result (``python cli.py sql``): an aligned table with its row count, or CSV
+    with a header, or one JSON document (a list of objects, one per row)."""
+    from commands.sql import plain
+
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, (plain(v) for v in row), strict=True))
+                               for row in rows], ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_cell(v, csv=True) for v in row] for row in rows)
+        click.echo(out.getvalue(), nl=False)
+        return
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    numeric = [bool(rows) and all(isinstance(r[i], int | float) or r[i] is None for r in rows)
+               and not all(isinstance(r[i], bool) for r in rows) for i in range(len(columns))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
+
+    click.echo(line(columns))
+    click.echo(line(["-" * w for w in widths]))
+    for row in cells:
+        click.echo(line(row))
+    click.echo(f"({len(rows):,} row{'' if len(rows) == 1 else 's'})")
+
+
+def _cell(value: Any, csv: bool = False) -> str:
+    """One value as text: NULL (empty in CSV), true/false, lists and structs as JSON, and in a
+    table on one line, cut at QUERY_CELL_WIDTH."""
+    from commands.sql import plain
+
+    if value is None:
+        return "" if csv else "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    shown = plain(value)
+    text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
+    if csv:
+        return text
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= QUERY_CELL_WIDTH else text[:QUERY_CELL_WIDTH - 1] + "…"

@@ -70,6 +70,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class Placeholder(str):
+    """A model variable's stand-in for an unset setting (``Config.model_variables``), told
+    apart by its type so the commands that show models can say which ones it touches."""
+
+    env: str  # the setting's environment variable
+
+    def __new__(cls, env: str) -> Placeholder:
+        value = super().__new__(cls, f"<{env} unset>")
+        value.env = env
+        return value
+
+
 class ValueHidden(ValueError):
     """A refusal whose message must not quote the value: it may hold a password."""
 
@@ -338,22 +350,42 @@ class Config:
 
     def __init__(self, file_values: Mapping[str, Any], env: Mapping[str, str],
                  source: str | None, profile: str | None = None,
-                 scheduled: bool = True) -> None:
+                 scheduled: bool = True, profile_keys: frozenset[str] = frozenset()) -> None:
         self._file = file_values
         self._env = env
         self.source = source
         self.profile = profile
         self.scheduled = scheduled  # a test profile runs by hand only
+        self._profile_keys = profile_keys  # the keys of file_values its profile table set
 
     def _raw(self, setting: Setting) -> tuple[str | None, str]:
         if setting.env in self._env and self._env[setting.env] != "":
             return self._env[setting.env], f"environment variable {setting.env}"
         if setting.key in self._file:
-            return str(self._file[setting.key]), f"'{setting.key}' in {self.source}"
+            where = (f"profiles.{self.profile}.{setting.key}"
+                     if setting.key in self._profile_keys else setting.key)
+            return str(self._file[setting.key]), f"'{where}' in {self.source}"
         if setting.key == "warehouse.path" and self.profile:
             # each profile keeps its own warehouse, state and ledger unless told otherwise
             return f"warehouse/go1sync-{self.profile}.duckdb", f"profile {self.profile}"
         return setting.default, "default"
+
+    def origin(self, key: str) -> tuple[str | None, str]:
+        """A setting's value as written (``None``: unset) and where it comes from: ``environment
+        variable X``, ``'key' in FILE`` (``'profiles.NAME.key' in FILE`` from a profile's
+        table), ``profile NAME`` (a profile's own warehouse) or ``default``; for ``config
+        show``. A secret, or a value its check refuses to quote (a URL with a password), comes
+        back as ``***``: the text never leaves this class."""
+        setting = _BY_KEY[key]
+        raw, source = self._raw(setting)
+        if raw is not None and not setting.secret:
+            try:
+                setting.parse(raw)
+            except ValueHidden:
+                raw = "***"
+            except ValueError:
+                pass
+        return ("***" if setting.secret and raw is not None else raw), source
 
     def get(self, key: str) -> Any:
         setting = _BY_KEY[key]
@@ -406,10 +438,15 @@ class Config:
     def warehouse_path(self) -> Path:
         return Path(self.get("warehouse.path"))
 
-    def model_variables(self) -> dict[str, str]:
-        """What the SQL models read with var(): the mapping's settings."""
-        return {"portal_url": self.portal_url(),
-                "fallback_language": self.get("models.fallback_language")}
+    def model_variables(self, placeholders: bool = False) -> dict[str, str]:
+        """What the SQL models read with var(): the mapping's settings. ``placeholders``: one
+        that is unset reads as ``<GO1_PORTAL_URL unset>`` instead of stopping the command, for
+        the commands that only show the models (``models list|show|lineage``); nothing is
+        ever materialised with a placeholder (``transform`` and ``run`` pass none)."""
+        keys = {"portal_url": "go1.portal_url", "fallback_language": "models.fallback_language"}
+        return {name: Placeholder(_BY_KEY[key].env)
+                if placeholders and self._raw(_BY_KEY[key])[0] is None else self.get(key)
+                for name, key in keys.items()}
 
     def memory_limit(self) -> str:
         value: str = self.get("warehouse.memory_limit")
@@ -465,6 +502,7 @@ def load_config(path: str | os.PathLike[str] | None = None,
         raise SettingsError(f"config file {chosen}: 'profiles' must be a table of tables")
     flat = _flatten(data)
     scheduled = True
+    profile_keys: frozenset[str] = frozenset()
     if profile:
         if profile not in profiles:
             names = ", ".join(sorted(profiles)) or "none"
@@ -472,6 +510,7 @@ def load_config(path: str | os.PathLike[str] | None = None,
                                 f"(defined: {names})")
         chosen_table = dict(profiles[profile])
         scheduled = bool(chosen_table.pop("scheduled", profile != "test"))
+        profile_keys = frozenset(_flatten(chosen_table))
         flat.update(_flatten(chosen_table))
     for name, table in profiles.items():
         extra = sorted(k for k in _flatten({k: v for k, v in dict(table).items()
@@ -482,4 +521,4 @@ def load_config(path: str | os.PathLike[str] | None = None,
     unknown = sorted(k for k in flat if k not in _BY_KEY)
     if unknown:
         raise SettingsError(f"config file {chosen}: unknown setting '{unknown[0]}'")
-    return Config(flat, env, chosen, profile, scheduled)
+    return Config(flat, env, chosen, profile, scheduled, profile_keys)

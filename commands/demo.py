@@ -82,3 +82,31 @@ def run_demo(warehouse: Path, echo: Callable[[str], None] = print) -> DemoReport
 def _run(config: Config) -> DemoRun:
     report = run_pipeline(config)
     return DemoRun(report, read_marts_summary(config.warehouse_path()))
+
+
+# What the demo suggests looking at afterwards, each as a `sql` command line that works with
+# what pip installed (its duckdb package has no shell).
+DEMO_QUERIES = (
+    ("courses for 360Learning, by type and whether archived",
+     "SELECT content_type, archived, archived_reason, count(*) FROM marts.content_360 "
+     "GROUP BY ALL ORDER BY ALL"),
+    ("learners with open attempts",
+     "SELECT user_email, count(*) AS open_attempts FROM marts.attempts_360 "
+     "WHERE attempt_state = 'open' GROUP BY 1 ORDER BY 2 DESC LIMIT 10"),
+    ("why records were not mapped",
+     "SELECT entity, reason, count(*) FROM marts.rejects GROUP BY ALL ORDER BY 3 DESC"),
+    ("what the next push would send",
+     "SELECT operation, count(*) FROM outbound.attempt_changes WHERE planned GROUP BY 1"),
+)
+
+
+def query_hints(program: str, warehouse: Path) -> list[tuple[str, str]]:
+    """(title, command line) per demo query: ``program sql --warehouse W "SELECT …"``, quoted
+    for a POSIX shell (double quotes: the queries' own quotes are single)."""
+    import shlex
+
+    def quoted(text: str) -> str:
+        return f'"{text}"' if not set(text) & set('"$`\\!') else shlex.quote(text)
+
+    return [(title, f"{program} sql --warehouse {shlex.quote(str(warehouse))} {quoted(sql)}")
+            for title, sql in DEMO_QUERIES]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from commands import stages
+from commands.push import planned_share_groups
 from commands.report import RunReport
 from extract.streams import STREAMS
 from load.push import ALL_PARTS
@@ -36,7 +37,7 @@ def run_pipeline(config: Config, only: str | None = None, since: datetime | None
         report = RunReport("run", session.run_id, path)
         stages.extract(session, report, go1, streams, since, limits=limits)
         stages.transform(session, report, project)
-        stages.plan(session, report)
+        stages.plan(session, report, planned_share_groups(config))
         if l360 is not None:
             stages.push_changes(session, report, l360, parts, limits=limits)
         return stages.finish(session, report)

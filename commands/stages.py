@@ -45,9 +45,10 @@ def transform(session: RunSession, report: RunReport, project: Project) -> None:
     report.models = run_project(session.con, project, session.run_id)
 
 
-def plan(session: RunSession, report: RunReport) -> None:
+def plan(session: RunSession, report: RunReport,
+         groups: Sequence[str] | None = None) -> None:
     session.note("plan")
-    report.plan = make_plan(session.con)
+    report.plan = make_plan(session.con, groups=groups)
 
 
 def push_changes(session: RunSession, report: RunReport, settings: L360Settings,

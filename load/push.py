@@ -28,7 +28,7 @@ from load.bulk import (
     api_time,
     batches,
 )
-from load.changes import require_outbound
+from load.changes import require_outbound, share_groups
 from load.client import L360Client
 from load.course_ids import external_course, settle_course_ids
 from load.errors import BulkTimeout, LoadError, ScopeError, SubmitUncertain
@@ -137,9 +137,11 @@ class Pusher:
             return
         self.settle(kind, outcome)
 
-    def settle(self, kind: str, outcome: BulkOutcome) -> None:
+    def settle(self, kind: str, outcome: BulkOutcome, earlier: bool = False) -> None:
+        """Apply an operation's results; ``earlier``: one an earlier run submitted, whose rows
+        are counted apart (``PushResult.settled``), not as sent or ok by this push."""
         ok, failed = apply_outcome(self.con, outcome)
-        count = self.result.count(kind)
+        count = self.result.settled_count(kind) if earlier else self.result.count(kind)
         count.succeeded += ok
         count.failed += failed
         if failed:
@@ -148,7 +150,8 @@ class Pusher:
                     "SELECT key, error FROM meta.push_ledger WHERE bulk_operation_id = ? "
                     "AND status = 'error' ORDER BY key LIMIT 20", [outcome.operation.id]
                 ).fetchall())
-        self.progress(kind, count)
+        if not earlier:
+            self.progress(kind, count)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, kind: str) -> list[PushRow]:
@@ -230,7 +233,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     require_outbound(con)
     courses, attempts = "courses" in parts, "attempts" in parts
     if courses:
-        _set_share_groups(con, integration_settings.group_ids[1:], run_id)
+        _set_share_groups(con, share_groups(integration_settings.group_ids), run_id)
         _record_rejects(con, result, run_id)
     work = (courses and _count(con, _COURSE_WORK)
             or attempts and _count(con, _ATTEMPTS_MAY_GO))
@@ -286,7 +289,7 @@ def _settle_earlier(con: duckdb.DuckDBPyConnection, runner: BulkRunner, pusher: 
     for operation_id, kind in unconfirmed_operations(con):
         outcome = settle(operation_id)
         if outcome is not None:
-            pusher.settle(kind, outcome)
+            pusher.settle(kind, outcome, earlier=True)
             result.settled_operations += 1
     since = maybe_sent_since(con)
     if since is None:
@@ -301,9 +304,23 @@ def _settle_earlier(con: duckdb.DuckDBPyConnection, runner: BulkRunner, pusher: 
             unresolved = True
         elif adopt(con, outcome):
             result.settled_operations += 1
+            _count_adopted(con, result, operation_id)
     if not unresolved:
         abandon_pending(con)
         release_uncertain(con)
+
+
+def _count_adopted(con: duckdb.DuckDBPyConnection, result: PushResult,
+                   operation_id: str) -> None:
+    """The rows an adopted operation settled, as the ledger now says (adoption matched them
+    by their echoed inputs), counted with the other earlier runs' rows."""
+    for kind, ok, failed in con.execute(
+            "SELECT kind, count(*) FILTER (status = 'success'), count(*) FILTER (status = 'error') "
+            "FROM meta.push_ledger WHERE bulk_operation_id = ? GROUP BY kind ORDER BY kind",
+            [operation_id]).fetchall():
+        count = result.settled_count(str(kind))
+        count.succeeded += int(ok)
+        count.failed += int(failed)
 
 
 # Attempts that go out now, or would once 360Learning lists a user with the learner's email
@@ -365,9 +382,10 @@ def _sync_shares(con: duckdb.DuckDBPyConnection, runner: BulkRunner, result: Pus
                  run_id: int) -> None:
     """The other groups' catalogs and libraries hold every course, and only those groups'
     (outbound.share_changes); sharing is idempotent, so it needs no ledger: a share that
-    failed or was never confirmed is simply still a difference next run."""
+    failed or was never confirmed is simply still a difference next run. Rows of a course whose
+    360Learning id is still unknown (plan counts them) wait for it."""
     changes = con.execute("SELECT course_id, group_id, target, operation "
-                          "FROM outbound.share_changes "
+                          "FROM outbound.share_changes WHERE course_id IS NOT NULL "
                           "ORDER BY target, operation, group_id, course_id").fetchall()
     for target in ("catalog", "library"):
         for operation, method in (("add", "POST"), ("remove", "DELETE")):

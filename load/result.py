@@ -17,8 +17,13 @@ class KindCount:
 
 @dataclass
 class PushResult:
-    counts: dict[str, KindCount] = field(default_factory=dict)
+    counts: dict[str, KindCount] = field(default_factory=dict)  # what this push sent
     settled_operations: int = 0
+    # Rows of the operations earlier runs left open, as this push found them settled, by kind:
+    # sent by those runs, so counted apart from ``counts`` (an ok there was never sent here).
+    # Their refused rows are not this push's failures: settled before the diff, they are
+    # diffed again and sent by this push (or the next one that pushes their kind).
+    settled: dict[str, KindCount] = field(default_factory=dict)
     # operations still running when this push stopped waiting: (id, kind, submitted at)
     stuck_operations: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # kind, key, error
@@ -31,6 +36,9 @@ class PushResult:
 
     def count(self, kind: str) -> KindCount:
         return self.counts.setdefault(kind, KindCount())
+
+    def settled_count(self, kind: str) -> KindCount:
+        return self.settled.setdefault(kind, KindCount())
 
     @property
     def failed(self) -> int:

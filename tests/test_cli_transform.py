@@ -29,10 +29,11 @@ def test_transform_prints_rows_and_time_per_model(extracted: Path) -> None:
     result = cli("transform", env=settings(extracted))
     assert result.returncode == 0, result.stderr
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:-1]}
-    assert set(lines) >= {"content_360", "attempts_360", "rejects", "language_map"}
+    assert set(lines) >= {"marts.content_360", "marts.attempts_360", "marts.rejects",
+                          "seeds.language_map", "reconcile.differences"}
     con = open_warehouse(extracted)
     attempts = con.execute("SELECT count(*) FROM marts.attempts_360").fetchone()
-    assert attempts is not None and lines["attempts_360"][2] == f"{attempts[0]:,}"
+    assert attempts is not None and lines["marts.attempts_360"][2] == f"{attempts[0]:,}"
     assert "audits passed" in result.stdout.splitlines()[-1]
     runs = con.execute("SELECT command, status FROM meta.runs WHERE command = 'transform'")
     assert runs.fetchall()[-1] == ("transform", "success")
@@ -67,12 +68,12 @@ def test_models_list_show_and_lineage(extracted: Path, tmp_path: Path) -> None:
     listed = cli("models", "list", env=env)
     assert listed.returncode == 0
     rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
-    assert rows["attempts_360"][1] == "table" and rows["attempts_360"][-1] == "no"
+    assert rows["marts.attempts_360"][1] == "table" and rows["marts.attempts_360"][-1] == "no"
     changed = cli("models", "list", env={**env, "GO1_PORTAL_URL": "https://other.mygo1.com"})
     flags = {line.split()[0]: line.split()[-1] for line in changed.stdout.splitlines()[1:]}
     # the portal URL feeds content_360: it and everything downstream change, staging does not
-    assert (flags["content_360"], flags["attempts_360"], flags["go1_enrollments"]) == (
-        "yes", "yes", "no")
+    assert (flags["marts.content_360"], flags["marts.attempts_360"],
+            flags["staging.go1_enrollments"]) == ("yes", "yes", "no")
 
     shown = cli("models", "show", "content_360", env=env)
     assert "'https://acme.mygo1.com'" in shown.stdout and "/play/" in shown.stdout

@@ -1,5 +1,5 @@
 {{ config(description='Every course against the committed snapshot (what 360Learning confirmed, meta.pushed_courses): what the next push does with it, read by plan and push alike. A view: the push reads it again as its own confirmations land.') }}
-{{ column('operation', 'add (live in Go1, never pushed), change (live, its payload changed), restore (live in Go1 again while archived in the snapshot: upserted first when its payload changed, then restored with PUT /api/v2/courses/{courseId}/archive, since the upsert is documented as replacing data, not as restoring), archive (pushed and live there, but no longer published in Go1 or gone from the mapping), or unchanged.') }}
+{{ column('operation', 'add (live in Go1, never pushed), change (live, its payload changed), restore (live in Go1 again while archived in the snapshot: upserted first when its payload changed, then restored with PUT /api/v2/courses/{courseId}/archive, since the upsert is documented as replacing data, not as restoring), archive (pushed and live there, but no longer published in Go1 or gone from the mapping), never_pushed (archived in Go1 and never pushed: there is nothing to archive in 360Learning, and nothing is sent), or unchanged.') }}
 {{ column('upsert', 'Goes out as an upsert now: live, with a payload other than the one confirmed, and a valid one.') }}
 {{ column('restore', 'Is restored now: operation restore, with no upsert waiting first (one that failed keeps it waiting).') }}
 {{ column('archive', 'Is archived now (DELETE bulk integration courses).') }}
@@ -17,6 +17,7 @@ WITH compared AS (
                  AND p.payload_hash IS DISTINCT FROM c.payload_hash THEN 'change'
             WHEN (c.key IS NULL OR c.archived) AND p.external_id IS NOT NULL AND NOT p.archived
                 THEN 'archive'
+            WHEN c.archived AND p.external_id IS NULL THEN 'never_pushed'
             ELSE 'unchanged'
         END AS operation,
         coalesce(c.key IS NOT NULL AND NOT c.archived
@@ -47,7 +48,7 @@ decided AS (
         operation = 'restore' AND NOT new_payload AND payload_error IS NULL AND held IS NULL
             AS restore,
         operation = 'archive' AND held IS NULL AS archive,
-        CASE WHEN operation <> 'unchanged' THEN held END AS held_reason,
+        CASE WHEN operation NOT IN ('unchanged', 'never_pushed') THEN held END AS held_reason,
         payload,
         payload_hash,
         payload_error,

@@ -105,3 +105,61 @@ def test_push_needs_its_settings(env: dict[str, str]) -> None:
     result = cli("push", env={**env, "L360_ADMIN_EMAIL": ""})
     assert result.returncode == 2
     assert "missing setting L360_ADMIN_EMAIL" in result.stderr
+
+
+def test_a_push_that_settles_an_earlier_run_says_so_apart_from_what_it_sent(
+        env: dict[str, str], go1: Go1Sandbox) -> None:
+    assert cli("push", env=env).returncode == 0
+    # As if that push had been interrupted after the statistics' submit: the operation and its
+    # rows recorded as submitted, its results never read, none of its rows in the snapshot.
+    con = open_warehouse(env["GO1SYNC_WAREHOUSE"])
+    ((op_id, rows),) = con.execute("SELECT bulk_operation_id, count(*) FROM meta.push_ledger "
+                                   "WHERE kind = 'attempt' GROUP BY 1").fetchall()
+    con.execute("UPDATE meta.push_ledger SET status = 'submitted' WHERE bulk_operation_id = ?",
+                [op_id])
+    con.execute("UPDATE meta.bulk_operations SET status = 'submitted', settled_at = NULL "
+                "WHERE operation_id = ?", [op_id])
+    con.execute("DELETE FROM meta.pushed_attempts")
+    (course,) = con.execute("SELECT min(external_id) FROM meta.pushed_courses").fetchone() \
+        or (None,)
+    con.close()
+    # and since then, a title was edited in Go1: what this push itself sends
+    go1.edit_title(str(course), "Edited since the interrupted push")
+    config = load_config(env=env)
+    assert run_extract(config, ["learning_objects"]).ok
+    run_transform(config)
+
+    result = cli("push", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        f"settled 1 operation(s) left by an earlier run: {rows:,} attempt row(s) confirmed "
+        "(sent by that run, not counted below)",
+        f"{'kind':<15} {'sent':>9} {'ok':>9} {'failed':>7} {'rejected':>8}",
+        f"{'course_upsert':<15} {1:>9,} {1:>9,} {0:>7,} {0:>8,}",
+    ]
+    again = cli("push", env=env)
+    assert "nothing new to push" in again.stdout.splitlines()
+    assert not again.stdout.startswith("settled")  # settled once, and for good
+
+
+def test_an_adopted_operation_is_counted_with_the_earlier_runs_rows(env: dict[str, str]) -> None:
+    assert cli("push", env=env).returncode == 0
+    # As if the process had died between the 202 and recording the operation's id: the rows
+    # pending, the operation unknown to the ledger (found in 360Learning's list, adopted).
+    con = open_warehouse(env["GO1SYNC_WAREHOUSE"])
+    ((op_id, rows),) = con.execute("SELECT bulk_operation_id, count(*) FROM meta.push_ledger "
+                                   "WHERE kind = 'attempt' GROUP BY 1").fetchall()
+    con.execute("UPDATE meta.push_ledger SET status = 'pending', bulk_operation_id = NULL "
+                "WHERE kind = 'attempt'")
+    con.execute("DELETE FROM meta.bulk_operations WHERE operation_id = ?", [op_id])
+    con.execute("DELETE FROM meta.pushed_attempts")
+    con.close()
+    result = cli("push", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:3] == [
+        f"settled 1 operation(s) left by an earlier run: {rows:,} attempt row(s) confirmed "
+        "(sent by that run, not counted below)",
+        f"{'kind':<15} {'sent':>9} {'ok':>9} {'failed':>7} {'rejected':>8}",
+        "nothing new to push",
+    ]

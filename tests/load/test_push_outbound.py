@@ -16,7 +16,7 @@ from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
 from settings import Config, load_config
-from tests.helpers import sync
+from tests.helpers import run_cli, sync
 from warehouse.connection import connect
 
 
@@ -116,3 +116,91 @@ def test_a_rejects_error_stays_on_its_own_course_across_20_runs(go1: Go1Sandbox,
             for n, lo_id in enumerate(published):
                 assert f'"Unsendable course {n}"' in errors[lo_id] == rejects[lo_id]
         assert not {e for _, e in l360.courses} & set(published)
+
+
+# Three groups: the first hosts the integration, the two others receive every course in their
+# catalog and their library (4 shares a course).
+GROUPS = ("5f0c0ffee0000000000000a1", "5f0c0ffee0000000000000b2", "5f0c0ffee0000000000000c3")
+
+
+def plan_total(stdout: str) -> tuple[str, int]:
+    """The plan's last line, and the total it gives."""
+    last = stdout.splitlines()[-1]
+    return last, int(last.split()[0].replace(",", ""))
+
+
+def plan_row(kind: str, operation: str, rows: int) -> str:
+    """A row of plan's table that has no examples (shares have none)."""
+    return f"{kind:<10} {operation:<13} {rows:>9,}"
+
+
+def push_table(stdout: str) -> dict[str, list[int]]:
+    """push's table: kind -> [sent, ok, failed, rejected]."""
+    lines = stdout.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.split()[:2] == ["kind", "sent"])
+    table = {}
+    for line in lines[start + 1:]:
+        cells = line.split()
+        if len(cells) != 5 or not all(c.replace(",", "").isdigit() for c in cells[1:]):
+            break
+        table[cells[0]] = [int(c.replace(",", "")) for c in cells[1:]]
+    return table
+
+
+def test_the_plan_total_is_what_push_sends_sharing_included(go1: Go1Sandbox,
+                                                             tmp_path: Path) -> None:
+    with L360Sandbox(learner_emails=learner_emails(go1), group_ids=GROUPS) as l360:
+        env = {**go1.env(), **l360.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")}
+        config = load_config(env=env)
+        assert run_extract(config, list(STREAMS)).ok
+        run_transform(config)
+
+        # a fresh sync: no share recorded yet, and no course with a 360Learning id
+        planned = run_cli("plan", env=env)
+        assert planned.returncode == 0, planned.stderr
+        lines = planned.stdout.splitlines()
+        adds = int(next(x for x in lines if x.startswith("course     add")).split()[2])
+        attempts = int(next(x for x in lines if x.startswith("attempt    new")).split()[2])
+        assert plan_row("share", "add", 4 * adds) in lines
+        assert f"{4 * adds:,} of the shares are of courses this push adds: sent once " \
+               "360Learning gives their ids" in lines
+        last, total = plan_total(planned.stdout)
+        assert last == (f"{adds + attempts + 4 * adds:,} row(s) would be sent: "
+                        f"{adds + attempts:,} course and attempt row(s), {4 * adds:,} share(s)")
+        pushed = run_cli("push", env=env)
+        assert pushed.returncode == 0, pushed.stderr
+        table = push_table(pushed.stdout)
+        assert table["share_catalog"] == table["share_library"] == [2 * adds, 2 * adds, 0, 0]
+        assert sum(sent for sent, *_ in table.values()) == total
+        for group in GROUPS[1:]:
+            assert len(l360.catalog[group]) == len(l360.library[group]) == adds
+
+        # then: a course archived before any push is published (an add, shared too), another
+        # retired (an archive), and the third group leaves the settings (its shares removed)
+        con = connect(config.warehouse_path(), read_only=True)
+        (never_pushed,) = con.execute(
+            "SELECT min(c.key) FROM outbound.course_changes AS c JOIN marts.content_360 AS m "
+            "ON m.external_id = c.key WHERE c.operation = 'never_pushed' "
+            "AND m.archived_reason = 'retired'").fetchone() or (None,)
+        con.close()
+        assert never_pushed is not None
+        go1.publish(never_pushed)
+        go1.retire(sorted(e for _, e in l360.courses)[0])
+        assert run_extract(config, list(STREAMS)).ok
+        run_transform(config)
+        two_groups = {**env, "L360_GROUP_IDS": ",".join(GROUPS[:2])}
+        planned = run_cli("plan", env=two_groups)
+        assert planned.returncode == 0, planned.stderr
+        lines = planned.stdout.splitlines()
+        # the new course: 2 shares (one group left); the third group's 2 shares of every course
+        # 360Learning holds: removed (the archived one stays shared, as it was)
+        assert plan_row("share", "add", 2) in lines
+        assert plan_row("share", "remove", 2 * adds) in lines
+        _, total = plan_total(planned.stdout)
+        pushed = run_cli("push", env=two_groups)
+        assert pushed.returncode == 0, pushed.stderr
+        table = push_table(pushed.stdout)
+        assert table["course_upsert"][0] == 1 and table["course_archive"][0] == 1
+        assert sum(sent for sent, *_ in table.values()) == total
+        assert not l360.catalog.get(GROUPS[2]) and not l360.library.get(GROUPS[2])
+        assert run_cli("plan", env=two_groups).stdout.splitlines()[-1] == "nothing would be sent"
