@@ -59,7 +59,7 @@ from apiclient.text import (
 )
 from apiclient.token_cache import TokenCache, token_lifetime
 from apiclient.transport import Answer, PoolTransport, Transport
-from settings import HttpLimits
+from go1sync.settings import HttpLimits
 
 USER_AGENT = "go1sync/0.1"
 

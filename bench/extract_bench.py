@@ -67,7 +67,7 @@ def extract_once(env: dict[str, str], streams: list[str], max_in_flight: int,
 
 def child(streams: list[str]) -> None:
     from commands.extract import run_extract
-    from settings import load_config
+    from go1sync.settings import load_config
 
     began = time.monotonic()
     report = run_extract(load_config(), streams)
@@ -90,8 +90,8 @@ def in_process(enrollments: int, users: int, max_in_flight: int) -> dict:
     from bench.inprocess import SandboxTransport
     from extract.client import Go1Client
     from extract.runner import run_streams
+    from go1sync.settings import load_config
     from sandbox.go1 import Go1Sandbox, Go1Seed
-    from settings import load_config
     from warehouse import open_warehouse
     from warehouse.runs import start_run
 
@@ -242,7 +242,7 @@ def single_request_ms(env: dict[str, str]) -> float:
     """Median time of one enrollment page, one at a time: the latency plus both sides' work."""
     from extract.client import Go1Client
     from extract.endpoints import ENROLLMENTS_PATH
-    from settings import load_config
+    from go1sync.settings import load_config
 
     settings = load_config(env=env).go1()
     path = settings.enrollments_path or ENROLLMENTS_PATH

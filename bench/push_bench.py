@@ -61,7 +61,7 @@ def build_marts(warehouse: Path, courses: int, attempts: int) -> None:
                CAST(71000000 + i AS VARCHAR) AS go1_enrollment_id
         FROM range($n) AS r(i)""", {"n": attempts, "courses": courses, "learners": LEARNERS})
     # the outbound models (payloads, change sets) over these marts, as a transform makes them
-    from settings import load_config
+    from go1sync.settings import load_config
     from warehouse.models import run_project
     from warehouse.runs import start_run
     from warehouse.transform import project_for
@@ -95,8 +95,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from commands.push import run_push
+    from go1sync.settings import load_config
     from load.bulk import BATCH_LIMITS
-    from settings import load_config
 
     with tempfile.TemporaryDirectory() as tmp:
         warehouse = Path(tmp) / "push.duckdb"

@@ -74,7 +74,7 @@ def land(warehouse: Path, learning_objects: int, users: int, enrollments: int) -
 
 def child(warehouse: str) -> None:
     from commands.transform import run_transform
-    from settings import load_config
+    from go1sync.settings import load_config
 
     config = load_config(env={**os.environ, "GO1SYNC_WAREHOUSE": warehouse,
                               "GO1_PORTAL_URL": "https://acme.mygo1.com"})

@@ -16,9 +16,9 @@ from functools import partial
 from apiclient.errors import ApiError, ScopeMissing
 from extract import probes as go1_probes
 from extract.client import Go1Client
+from go1sync.settings import Config, SettingsError
 from load import probes as l360_probes
 from load.client import L360Client
-from settings import Config, SettingsError
 
 
 @dataclass

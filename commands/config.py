@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from settings import SETTINGS, Config, SettingsError
+from go1sync.settings import SETTINGS, Config, SettingsError
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from pathlib import Path
 from commands.report import RunReport
 from commands.run import run_pipeline
 from extract.streams.learning_objects import SYNCED_TYPES
+from go1sync.settings import Config, load_config
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import Config, load_config
 from warehouse.status import MartsSummary, read_marts_summary
 
 SEED = Go1Seed(seed=7, learning_objects=300, users=80, enrollments=2000)

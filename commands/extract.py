@@ -8,7 +8,7 @@ from datetime import datetime
 from commands import stages
 from commands.report import RunReport
 from extract.streams.context import ProgressFn
-from settings import Config
+from go1sync.settings import Config
 from warehouse.session import run_session
 
 

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 from go1sync.errors import UsageError
-from settings import CONFIG_ENV, PROFILE_ENV, SETTINGS, Setting
+from go1sync.settings import CONFIG_ENV, PROFILE_ENV, SETTINGS, Setting
 
 WIDTH = 96
 

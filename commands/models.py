@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from go1sync.errors import UsageError
-from settings import Config, Placeholder
+from go1sync.settings import Config, Placeholder
 from warehouse.connection import connect
 from warehouse.models import (
     Model,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from commands import stages
 from commands.report import RunReport
+from go1sync.settings import Config, SettingsError
 from load.changes import Plan, make_plan, share_groups
 from load.result import ProgressFn
-from settings import Config, SettingsError
 from warehouse.connection import connect
 from warehouse.session import run_session
 

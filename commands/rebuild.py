@@ -12,9 +12,9 @@ from collections.abc import Callable
 from commands import stages
 from commands.report import RunReport
 from extract.streams import STREAMS
+from go1sync.settings import Config
 from load.client import L360Client
 from reconcile.rebuild import Rebuilt, rebuild_snapshot
-from settings import Config
 from warehouse.session import run_session
 from warehouse.transform import project_for
 

@@ -8,18 +8,22 @@ keys it found are kept for the next report's "new" and "resolved" (``meta.reconc
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from go1sync.settings import Config
 from load.client import L360Client
 from reconcile.compare import build_report, remember_keys
 from reconcile.readback import pushed_integration, read_back
 from reconcile.report import HistoryPoint, Report
 from reconcile.requeue import requeue_differences
-from settings import Config
 from warehouse.models import run_project
 from warehouse.session import run_session
 from warehouse.transform import project_for
 
 
-def run_reconcile(config: Config, requeue: bool = False) -> tuple[Report, int]:
+def run_reconcile(config: Config, requeue: bool = False,
+                  progress: Callable[[int, int], None] = lambda done, total: None
+                  ) -> tuple[Report, int]:
     """Read back, compare, and (with ``requeue``) mark the differing rows to be sent again;
     return the report and how many rows were requeued."""
     settings = config.l360()
@@ -29,7 +33,7 @@ def run_reconcile(config: Config, requeue: bool = False) -> tuple[Report, int]:
         con = session.con
         integration = pushed_integration(con)
         with L360Client(settings, limits=config.http_limits()) as client:
-            read_back(con, client, integration, session.run_id)
+            read_back(con, client, integration, session.run_id, progress=progress)
         run_project(con, project, session.run_id)
         report = build_report(con, session.run_id, config.profile, settings.api_url)
         requeued = requeue_differences(con) if requeue else 0

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from go1sync.errors import Go1SyncError, UsageError
+from go1sync.settings import SETTINGS
 from sandbox import check_port, listen_error
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import SETTINGS
 from warehouse.lock import RunLock
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from go1sync.errors import UsageError
-from settings import Config
+from go1sync.settings import Config
 from warehouse.connection import connect
 
 

@@ -15,12 +15,12 @@ from commands.report import RunReport
 from extract.client import Go1Client
 from extract.runner import run_streams
 from extract.streams.context import ProgressFn, StreamStats
+from go1sync.settings import Go1Settings, HttpLimits, L360Settings
 from load.changes import make_plan
 from load.client import L360Client
 from load.push import ALL_PARTS, push
 from load.result import KindCount
 from load.result import ProgressFn as PushProgressFn
-from settings import Go1Settings, HttpLimits, L360Settings
 from warehouse.models import Project, run_project
 from warehouse.session import RunSession
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from settings import Config
+from go1sync.settings import Config
 from warehouse.errors import WarehouseError
 from warehouse.lock import run_in_progress
 from warehouse.status import Status, read_status

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from commands import stages
 from commands.report import RunReport
-from settings import Config
+from go1sync.settings import Config
 from warehouse.connection import connect
 from warehouse.models.project import MODEL_SCHEMAS
 from warehouse.models.seeds import SEED_SCHEMA

@@ -28,7 +28,7 @@ from apiclient.text import json_object
 from apiclient.transport import Answer, Transport
 from extract.endpoints import ENDPOINTS, ENROLLMENTS_OPENAPI_SERVER_PATH, ENROLLMENTS_PATH
 from extract.errors import AuthError, ExtractError, ScopeError, ScrollExpired
-from settings import DEFAULT_HTTP_LIMITS, Go1Settings, HttpLimits
+from go1sync.settings import DEFAULT_HTTP_LIMITS, Go1Settings, HttpLimits
 
 API_VERSION = "2025-01-01"
 DEFAULT_TOKEN_LIFETIME = 43200.0  # the contract's expires_in, used if Go1 leaves it out

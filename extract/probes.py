@@ -8,7 +8,7 @@ from __future__ import annotations
 from extract.client import Go1Client
 from extract.endpoints import ENROLLMENTS_PATH
 from extract.streams.enrollments import first_page, path_candidates
-from settings import Go1Settings
+from go1sync.settings import Go1Settings
 
 
 def library(client: Go1Client) -> str:

@@ -28,7 +28,7 @@ from extract.errors import AuthError, ExtractError
 from extract.landing import prepare_statements
 from extract.streams import STREAMS, StreamContext, StreamStats
 from extract.streams.context import ProgressFn
-from settings import Go1Settings
+from go1sync.settings import Go1Settings
 from warehouse.cursors import set_cursor
 
 

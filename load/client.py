@@ -32,10 +32,10 @@ from apiclient.paging import next_link, origin
 from apiclient.retry import Attempts, RetryPolicy
 from apiclient.text import json_object
 from apiclient.transport import Answer, Transport
+from go1sync.settings import DEFAULT_HTTP_LIMITS, HttpLimits, L360Settings
 from load.endpoints import ENDPOINTS
 from load.errors import AuthError, LoadError, NotFound, ScopeError, SubmitUncertain
 from load.limiter import RateLimiter
-from settings import DEFAULT_HTTP_LIMITS, HttpLimits, L360Settings
 
 API_VERSION = "v2.0"
 TOKEN_PATH = "/api/v2/oauth2/token"

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from apiclient.paths import segment
+from go1sync.settings import L360Settings
 from load.client import L360Client
 from load.errors import LoadError
-from settings import L360Settings
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@ raises. The write scopes cannot be proven without writing (``WRITE_SCOPES``)."""
 
 from __future__ import annotations
 
+from go1sync.settings import L360Settings
 from load.bulk import OPERATIONS_PATH
 from load.client import L360Client
 from load.endpoints import ENDPOINTS
 from load.integration import admin_user_id, check_group, find_integration
-from settings import L360Settings
 
 _READ_SCOPES = {e.scope for e in ENDPOINTS if e.method == "GET"}
 WRITE_SCOPES = tuple(dict.fromkeys(e.scope for e in ENDPOINTS

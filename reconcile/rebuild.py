@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import duckdb
 
+from go1sync.settings import L360Settings
 from load.client import L360Client
 from load.errors import LoadError
 from load.integration import find_integration
 from load.push import remember_target
 from reconcile.readback import read_back
-from settings import L360Settings
 from warehouse.connection import transaction
 
 REBUILT = "rebuilt"  # the payload hash of a rebuilt row: differs from every real payload

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from go1sync.settings import Config, load_config
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.httpserver import ServedApi
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import Config, load_config
 from tests.contract.openapi_requests import check_log
 
 SMALL = Go1Seed(seed=7, learning_objects=120, users=40, enrollments=600)

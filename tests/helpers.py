@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from go1sync.settings import Config
     from load.result import PushResult
-    from settings import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-import cli
+from go1sync import cli
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from tests.helpers import ROOT, run_cli
 

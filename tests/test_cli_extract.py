@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -89,6 +90,21 @@ def test_retries_are_logged_with_v_only(go1: Go1Sandbox, go1_env: dict[str, str]
         assert result.returncode == 0, result.stderr
         retried = [line for line in result.stderr.splitlines() if "trying again" in line]
         assert len(retried) == (1 if verbose else 0), result.stderr
+
+
+@pytest.mark.parametrize("args", [("-v", "--log-format", "json", "extract"),
+                                  ("extract", "-v", "--log-format", "json")])
+def test_log_records_can_be_json_lines(go1: Go1Sandbox, go1_env: dict[str, str],
+                                       args: tuple[str, ...]) -> None:
+    go1.faults.add("429", path="/learning-objects", retry_after=0)
+    result = cli(*args, "--stream", "learning_objects", env=go1_env)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    retry = next(r for r in records if "trying again" in r["message"])
+    assert retry["level"] == "INFO" and retry["logger"] == "go1sync.extract"
+    assert retry["time"].endswith("Z")
+    assert not [line for line in result.stderr.splitlines()
+                if line.startswith(("INFO ", "WARNING "))]  # no text records beside them
 
 
 def test_secrets_and_tokens_never_reach_warehouse_logs_or_cassettes(

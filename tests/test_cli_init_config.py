@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from settings import SETTINGS, load_config
+from go1sync.settings import SETTINGS, load_config
 from tests.helpers import run_cli
 
 SETTING_LINE = re.compile(r"# ([a-z_]+) = (.*)$")

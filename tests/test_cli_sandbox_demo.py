@@ -13,11 +13,11 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import click
 import pytest
 
-import console
 from extract.streams import StreamStats
+from go1sync import console
+from go1sync.progress import Progress
 from sandbox import users_for
 from warehouse import open_warehouse
 
@@ -205,21 +205,19 @@ def test_sandbox_refuses_a_non_loopback_host() -> None:
     assert "loopback only" in result.stderr
 
 
-def test_progress_is_shown_per_stream_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_is_shown_per_stream_on_a_terminal() -> None:
     terminal = io.StringIO()
-    terminal.isatty = lambda: True  # type: ignore[method-assign]
-    monkeypatch.setattr(sys, "stderr", terminal)
-    monkeypatch.setattr(click.utils, "_default_text_stderr", lambda: terminal)
-    with console.StreamProgress() as progress:
-        progress.update(StreamStats("learning_objects", pages=3, records_read=210))
-        progress.update(StreamStats("enrollments", pages=40, records_read=2000))
-    lines = [" ".join(line.split()) for line in terminal.getvalue().split("\r") if line]
-    assert lines == ["learning_objects 3 pages 210 records", "enrollments 40 pages 2,000 records"]
+    with Progress(terminal, live=True) as bars:
+        show = console.stream_progress(bars)
+        show(StreamStats("learning_objects", requests=3, records_read=210, expected=400))
+        show(StreamStats("enrollments", requests=40, records_read=2000))
+    shown = terminal.getvalue()
+    assert "learning_objects" in shown and "210/400" in shown and "3 requests" in shown
+    assert "enrollments" in shown and "40 requests" in shown
 
 
-def test_progress_is_silent_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_is_quiet_when_piped() -> None:
     piped = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", piped)
-    with console.StreamProgress() as progress:
-        progress.update(StreamStats("enrollments", pages=1, records_read=50))
-    assert piped.getvalue() == ""
+    with Progress(piped, live=False) as bars:
+        console.stream_progress(bars)(StreamStats("enrollments", pages=1, records_read=50))
+    assert piped.getvalue() == ""  # a plain line only once a task has run PLAIN_EVERY seconds

@@ -15,10 +15,10 @@ from commands.extract import run_extract
 from commands.push import run_push
 from commands.run import run_pipeline
 from commands.transform import run_transform
+from go1sync.settings import load_config
 from load.errors import LoadError
 from sandbox.go1 import Go1Sandbox
 from sandbox.l360 import L360Sandbox
-from settings import load_config
 
 REFUSED = "asks to wait 5 s: run again after "
 BOUND = "(GO1SYNC_MAX_RETRY_AFTER is 1 s)"

@@ -37,6 +37,17 @@ def test_the_models_ship_as_package_data() -> None:
     assert shipped == {p for p in (ROOT / "models").rglob("*") if p.is_file()}
 
 
+def test_no_loose_top_level_module_is_installed() -> None:
+    """cli, settings, schedule and console live in go1sync/: an install would otherwise add
+    top-level modules named like other packages (``schedule`` shadows one on PyPI)."""
+    setuptools = _setuptools()
+    assert "py-modules" not in setuptools
+    top = {name.split(".")[0] for name in setuptools["packages"]}
+    assert top == {"go1sync", "apiclient", "commands", "extract", "load", "reconcile",
+                   "warehouse", "sandbox"}
+    assert [p.name for p in ROOT.glob("*.py")] == ["cli.py"]  # the checkout's shim alone
+
+
 def test_version_is_one_line() -> None:
     result = run_cli("--version")
     assert result.returncode == 0

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from go1sync.settings import SettingsError, load_config
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import SettingsError, load_config
 from tests.helpers import run_cli as cli
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from schedule import (
+from go1sync.schedule import (
     DEFAULT_JOBS,
     PARIS,
     Firing,
@@ -28,7 +28,7 @@ from schedule import (
     next_firings,
     systemd_units,
 )
-from settings import parse_times
+from go1sync.settings import parse_times
 
 CET = timezone(timedelta(hours=1))
 CEST = timezone(timedelta(hours=2))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import Secret, SettingsError, load_config
+from go1sync.settings import Secret, SettingsError, load_config
 
 GO1_ENV = {
     "GO1_CLIENT_ID": "client-1",

@@ -10,7 +10,7 @@ import csv
 import functools
 from pathlib import Path
 
-from settings import Config
+from go1sync.settings import Config
 from warehouse.models import Project, load_project
 
 

@@ -17,7 +17,7 @@ import duckdb
 from extract.client import Go1Client, Page
 from extract.errors import ExtractError
 from extract.landing import HITS, RawTable, land_bodies, piece_bytes, rejects_count, settle
-from settings import Go1Settings
+from go1sync.settings import Go1Settings
 
 
 @dataclass

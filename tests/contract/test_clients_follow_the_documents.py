@@ -30,13 +30,13 @@ from extract import Go1Client
 from extract.endpoints import ENDPOINTS as GO1_ENDPOINTS
 from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH
 from extract.streams import user_accounts
+from go1sync.settings import load_config
 from load.endpoints import ENDPOINTS as L360_ENDPOINTS
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.go1.app import ROUTE_SCOPES as GO1_ROUTE_SCOPES
 from sandbox.httpserver import LoggedRequest
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import load_config
 from tests.contract import openapi_requests as oa
 from tests.contract.openapi_requests import UNDOCUMENTED, Report, check_log
 from tests.helpers import run_cli

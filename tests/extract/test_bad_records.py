@@ -21,8 +21,8 @@ from extract.endpoints import ENROLLMENTS_PATH
 from extract.streams import user_accounts
 from extract.streams.enrollments import MAX_REREADS
 from extract.streams.learning_objects import SCROLL_LIMIT, SYNCED_TYPES
+from go1sync.settings import Config, load_config
 from sandbox.go1 import Go1Sandbox, Go1Seed
-from settings import Config, load_config
 from warehouse import open_warehouse
 from warehouse.cursors import get_cursor
 from warehouse.migrations import MIGRATIONS_DIR, apply_migrations

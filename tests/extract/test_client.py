@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from extract import AuthError, ExtractError, Go1Client, RetryPolicy, ScrollExpired
-from settings import load_config
+from go1sync.settings import load_config
 from tests.stub_server import Action, FakeClock, ScriptedStub, Seen, json_answer
 
 TOKEN_PATH = "/oauth/token"

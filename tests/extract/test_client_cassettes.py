@@ -18,7 +18,7 @@ import yaml
 
 from extract import Go1Client
 from extract.endpoints import ENROLLMENTS_PATH
-from settings import Go1Settings, load_config
+from go1sync.settings import Go1Settings, load_config
 from tests.cassette_tools import filter_token, strings
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"

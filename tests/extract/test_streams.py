@@ -16,8 +16,8 @@ from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH, ENROLLMENTS_PATH
 from extract.runner import StreamOutcome, run_streams
 from extract.streams import learning_objects, user_accounts
 from extract.streams.learning_objects import SYNCED_TYPES
+from go1sync.settings import Config, load_config
 from sandbox.go1 import Go1Sandbox, Go1Seed
-from settings import Config, load_config
 from tests.helpers import readings
 from warehouse import open_warehouse
 from warehouse.cursors import get_cursor, set_cursor

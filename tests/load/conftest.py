@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from go1sync.settings import L360Settings, load_config
 from load import BulkRunner, L360Client
-from settings import L360Settings, load_config
 from tests.cassette_tools import vcr_settings
 from tests.stub_server import Action, FakeClock, ScriptedStub, Seen, json_answer
 

@@ -16,6 +16,7 @@ import urllib3.exceptions
 
 from apiclient.paging import next_link
 from apiclient.transport import Answer, PoolTransport
+from go1sync.settings import HttpLimits, load_config
 from load import (
     AuthError,
     L360Client,
@@ -27,7 +28,6 @@ from load import (
     SubmitUncertain,
     is_repeatable,
 )
-from settings import HttpLimits, load_config
 from tests.load.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from go1sync.settings import L360Settings, load_config
 from load import BulkRunner, L360Client
-from settings import L360Settings, load_config
 from tests.cassette_tools import filter_token, strings
 from tests.load.conftest import CASSETTES, drop_client_secret
 

@@ -18,11 +18,11 @@ import pytest
 from commands.extract import run_extract
 from commands.transform import run_transform
 from extract.streams import STREAMS
+from go1sync.settings import Config, load_config
 from load.changes import make_plan
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import Config, load_config
 from tests.helpers import push, sync
 from warehouse import open_warehouse
 

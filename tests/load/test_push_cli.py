@@ -8,10 +8,10 @@ import pytest
 
 from commands.extract import run_extract
 from commands.transform import run_transform
+from go1sync.settings import load_config
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import load_config
 from tests.helpers import run_cli as cli
 from warehouse import open_warehouse
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from go1sync.settings import Config, load_config
 from load.errors import ScopeError
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import Config, load_config
 from tests.helpers import readings, sync
 from warehouse import open_warehouse
 

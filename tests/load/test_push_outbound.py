@@ -11,11 +11,11 @@ from commands.extract import run_extract
 from commands.push import run_push
 from commands.transform import run_transform
 from extract.streams import STREAMS
+from go1sync.settings import Config, load_config
 from load.changes import make_plan
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
 from sandbox.learners import learner_emails
-from settings import Config, load_config
 from tests.helpers import run_cli, sync
 from warehouse.connection import connect
 

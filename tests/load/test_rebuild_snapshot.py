@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from go1sync.settings import load_config
 from sandbox.go1 import Go1Sandbox
 from sandbox.l360 import L360Sandbox
-from settings import load_config
 from tests.helpers import run_cli, sync
 from warehouse import open_warehouse
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from commands.extract import run_extract
 from commands.transform import run_transform
 from extract.streams import STREAMS
+from go1sync.settings import load_config
 from sandbox.l360 import L360Sandbox
-from settings import load_config
 from tests.helpers import run_cli, sync
 from warehouse import open_warehouse
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from go1sync.settings import load_config
 from load.client import L360Client
 from load.errors import LoadError
 from reconcile.readback import read_back
 from sandbox.l360 import L360Sandbox
-from settings import load_config
 from tests.helpers import sync
 from warehouse import open_warehouse
 

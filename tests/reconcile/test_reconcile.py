@@ -8,9 +8,9 @@ from pathlib import Path
 from commands.extract import run_extract
 from commands.reconcile import run_reconcile
 from commands.transform import run_transform
+from go1sync.settings import Config, load_config
 from sandbox.go1 import Go1Sandbox
 from sandbox.l360 import L360Sandbox
-from settings import Config, load_config
 from tests.helpers import push, run_cli, sync
 
 READ_BACK_SIDE = {"course_missing", "archived_in_360_published_in_go1",

@@ -35,7 +35,7 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from settings import Config
+from go1sync.settings import Config
 
 PARIS = ZoneInfo("Europe/Paris")
 PARIS_NAME = "Europe/Paris"

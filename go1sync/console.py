@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -19,6 +18,7 @@ from commands.check import Check
 from commands.report import RunReport
 from extract.runner import StreamOutcome
 from extract.streams import StreamStats
+from go1sync.progress import Progress
 from load.changes import Plan
 from load.result import KindCount, PushResult
 from warehouse.models import RunResult, short_fingerprint
@@ -41,54 +41,35 @@ def footer(report: RunReport) -> None:
     click.echo(f"run {report.run_id} · warehouse {report.warehouse}")
 
 
-class StreamProgress:
-    """One live line per stream on a terminal (pages, records); silent when piped."""
-
-    def __init__(self) -> None:
-        self.live = sys.stderr.isatty()
-        self._last = 0.0
-        self._stream: str | None = None
-
-    def update(self, stats: StreamStats) -> None:
-        if not self.live:
-            return
-        now = time.monotonic()
-        if stats.stream == self._stream and now - self._last < 0.1:
-            return
-        if self._stream not in (None, stats.stream):
-            click.echo(err=True)
-        self._stream, self._last = stats.stream, now
-        line = f"{stats.stream:<17} {stats.pages:>8,} pages {stats.records_read:>11,} records"
-        click.echo("\r" + line, nl=False, err=True)
-
-    def __enter__(self) -> StreamProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live and self._stream is not None:
-            click.echo(err=True)
-
-
-def push_progress(kind: str, count: KindCount) -> None:
-    if sys.stderr.isatty():
-        click.echo(f"\r{kind:<15} {count.succeeded:>9,} ok {count.failed:>7,} failed",
-                   nl=False, err=True)
-
-
-def end_push_progress() -> None:
-    if sys.stderr.isatty():
-        click.echo(err=True)
-
-
-def count_progress(label: str) -> Callable[[int, int], None]:
-    """``done of total`` on one line, rewritten in place on a terminal."""
-    def show(done: int, total: int) -> None:
-        if sys.stderr.isatty():
-            click.echo(f"\r{label}: {done:,} of {total:,}", nl=False, err=True)
+def stream_progress(bars: Progress) -> Callable[[StreamStats], None]:
+    """A stream's records against what Go1 said it holds, with its requests."""
+    def show(stats: StreamStats) -> None:
+        bars.update(stats.stream, stats.records_read, stats.expected, "records",
+                    f"{stats.requests:,} requests")
     return show
 
 
-end_count_progress = end_push_progress
+def push_progress(bars: Progress) -> Callable[[str, KindCount], None]:
+    """Each kind's rows settled against those sent."""
+    def show(kind: str, count: KindCount) -> None:
+        bars.update(kind, count.succeeded + count.failed + count.rejected, count.sent, "rows",
+                    f"{count.failed:,} failed" if count.failed else "")
+    return show
+
+
+def count_progress(bars: Progress, label: str) -> Callable[[int, int], None]:
+    """``done`` of ``total`` things under ``label``."""
+    def show(done: int, total: int) -> None:
+        bars.update(label, done, total)
+    return show
+
+
+def phase_progress(bars: Progress, phases: Sequence[str]) -> Callable[[str], None]:
+    """Which phase of a run is going (extract, transform, plan, push)."""
+    def show(phase: str) -> None:
+        bars.update("run", phases.index(phase) if phase in phases else 0, len(phases),
+                    "phases done", phase)
+    return show
 
 
 def rebuilt(result: Rebuilt) -> None:
