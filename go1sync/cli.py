@@ -211,8 +211,9 @@ def main(ctx: click.Context, config_path: str | None, profile: str | None,
     """go1sync: copies a Go1 My Library catalog and its enrollments into 360Learning.
 
     Settings come from a TOML file and environment variables (the environment wins); see the
-    README for the list. To try it without credentials, start `python cli.py sandbox` and
-    paste the variables it prints.
+    README for the list. To try it without credentials: `go1sync demo`, or start
+    `go1sync sandbox` and paste the variables it prints (in a checkout, `python cli.py X` is
+    the same as `go1sync X`).
     """
     logs.configure(verbose, log_format)
     ctx.obj = GlobalOptions(config_path, profile)
