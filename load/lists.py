@@ -30,10 +30,17 @@ class RawList:
     path: str
     columns: tuple[str, ...]
     fields: tuple[str, ...]
+    params: tuple[tuple[str, str], ...] = ()
 
 
 USERS = RawList("raw.l360_users", "/api/v2/users", ("user_id", "mail"), ("_id", "mail"))
-COURSES = RawList("raw.l360_courses", "/api/v2/courses", ("course_id",), ("_id",))
+# The integration's courses are external ones: the filter keeps a platform's native courses
+# out of the pages (500 a page: the read-back's floor for a large catalog). The SCORM imports
+# are listed too, into the same table: reconcile looks there for Go1 content imported twice.
+COURSES = RawList("raw.l360_courses", "/api/v2/courses", ("course_id",), ("_id",),
+                  (("type[eq]", "external"),))
+SCORM_COURSES = RawList("raw.l360_courses", "/api/v2/courses", ("course_id",), ("_id",),
+                        (("type[eq]", "elearning standard"),))
 COURSE_STATS = RawList("raw.l360_course_stats", "/api/v2/courses/stats",
                        ("course_id", "user_id"), ("courseId", "userId"))
 
@@ -71,7 +78,7 @@ def land_list(con: duckdb.DuckDBPyConnection, client: L360Client, run_id: int, n
               raw: RawList) -> int:
     """Land every item of a paged list as this run's rows; return how many."""
     landed = 0
-    for chunk in _chunks(client.get_all(raw.path)):
+    for chunk in _chunks(client.get_all(raw.path, list(raw.params))):
         insert_rows(con, raw.table, raw.columns, [
             (run_id, now, *(_text(item.get(f)) for f in raw.fields), json.dumps(item))
             for item in chunk])

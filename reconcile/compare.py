@@ -109,8 +109,16 @@ def read_context(con: duckdb.DuckDBPyConnection, profile: str | None,
     read = con.execute(
         "SELECT max(_extracted_at) FROM (SELECT _extracted_at FROM raw.l360_users "
         "UNION ALL SELECT _extracted_at FROM raw.l360_courses)").fetchone()
+    coverage = con.execute(
+        "WITH run AS (SELECT max(_run_id) AS id FROM raw.l360_courses) "
+        "SELECT (SELECT count(*) FROM meta.pushed_courses AS p JOIN raw.l360_courses AS l "
+        "        ON l.course_id = p.course_id AND l._run_id = (SELECT id FROM run)), "
+        "       (SELECT count(*) FROM raw.l360_integration_courses "
+        "        WHERE _run_id = (SELECT id FROM run)), (SELECT id FROM run)").fetchone()
+    listed, one_by_one = ((int(coverage[0]), int(coverage[1]))
+                          if coverage and coverage[2] is not None else (None, None))
     return Context(profile, platform_url, extracted[0] if extracted else None,
-                   read[0] if read else None)
+                   read[0] if read else None, listed, one_by_one)
 
 
 def remember_keys(con: duckdb.DuckDBPyConnection, run_id: int) -> None:

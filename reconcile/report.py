@@ -98,6 +98,10 @@ class Context:
     platform_url: str | None  # the 360Learning API read back (L360_API_URL)
     go1_extracted_at: datetime | None  # the last successful Go1 stream (meta.stream_runs)
     read_back_at: datetime | None  # when 360Learning was read back (raw.l360_*)
+    # pushed courses the platform's listing showed (their listed fields checked), and those
+    # read one by one (the launch URL checked too): reconcile/readback.py
+    courses_listed: int | None = None
+    courses_read: int | None = None
 
 
 @dataclass
@@ -188,12 +192,26 @@ def _moment(at: datetime | None) -> str:
 
 def context_items(context: Context) -> list[tuple[str, str]]:
     """The context as (label, value) pairs, in the order every rendering shows them."""
-    return [
+    items = [
         ("profile", context.profile or "none"),
         ("platform", context.platform_url or "unknown"),
         ("Go1 extracted", _moment(context.go1_extracted_at)),
         ("360Learning read back", _moment(context.read_back_at)),
     ]
+    if context.courses_listed is not None:
+        items.append(("course fields checked", _coverage(context)))
+    return items
+
+
+LISTED_FIELDS = "name, description, duration, language, archived state"
+READ_ONE_BY_ONE = "launch URL"
+
+
+def _coverage(context: Context) -> str:
+    """Which course fields were checked for every course, which for those read one by one."""
+    return (f"{LISTED_FIELDS} for all {context.courses_listed:,} listed; {READ_ONE_BY_ONE} for "
+            f"the {context.courses_read or 0:,} read one by one (those that differ, those "
+            "missing, and a sample)")
 
 
 def headline(report: Report) -> str:

@@ -10,17 +10,21 @@ SELECT category, kind FROM {{ ref('reconcile_categories') }}
 WHERE kind IS NULL OR kind NOT IN ('needs_action', 'excluded')
 {% endcall %}
 
-WITH read_back AS (
-    SELECT max(_run_id) AS run_id FROM {{ source('raw', 'l360_integration_courses') }}
+WITH read_back AS (  -- the latest read-back: its course listing, and the courses read one by one
+    SELECT greatest((SELECT max(_run_id) FROM {{ source('raw', 'l360_courses') }}),
+                    (SELECT max(_run_id) FROM {{ source('raw', 'l360_integration_courses') }}))
+           AS run_id
 ),
-integration_courses AS (
+integration_courses AS (  -- read one by one: a sample, and every course that may differ
     SELECT * FROM {{ source('raw', 'l360_integration_courses') }}
     WHERE _run_id = (SELECT run_id FROM read_back)
 ),
-platform_courses AS (
-    SELECT course_id, record ->> '$.name' AS name, record ->> '$.status' AS status
+platform_courses AS (  -- listed: every external course of the platform
+    SELECT course_id, record ->> '$.name' AS name, record ->> '$.status' AS status,
+           record ->> '$.description' AS description, record ->> '$.duration' AS duration,
+           record ->> '$.defaultLang' AS default_lang
     FROM {{ source('raw', 'l360_courses') }}
-    WHERE _run_id = (SELECT max(_run_id) FROM {{ source('raw', 'l360_courses') }})
+    WHERE _run_id = (SELECT run_id FROM read_back)
 ),
 users AS (  -- active users; no NULL mail: one would make every NOT IN below false
     SELECT DISTINCT lower(trim(mail)) AS mail FROM {{ source('raw', 'l360_users') }}
@@ -43,7 +47,7 @@ matched AS (
         ON a.course_id = p.course_id AND a.user_email = p.user_email
        AND a.first_activity = p.first_activity
 ),
-has_read_back AS (SELECT count(*) > 0 AS yes FROM integration_courses),
+has_read_back AS (SELECT (SELECT run_id FROM read_back) IS NOT NULL AS yes),
 titles AS (  -- a title for content outside the mapping too (an unsynced type, say)
     SELECT lo_id, any_value(title) AS title FROM {{ ref('go1_learning_objects') }}
     WHERE lo_id IS NOT NULL AND title IS NOT NULL GROUP BY lo_id
@@ -85,17 +89,26 @@ SELECT 'course_fields_differ', pc.external_id || ' ' || f.field, pc.external_id,
        f.field || ' = ' || coalesce(f.held, '(none)'),
        '360Learning holds another ' || f.field || ' than go1sync pushed'
 FROM {{ source('meta', 'pushed_courses') }} AS pc
-JOIN integration_courses AS ic ON ic.external_id = pc.external_id AND ic.found
+LEFT JOIN integration_courses AS ic ON ic.external_id = pc.external_id AND ic.found
+LEFT JOIN platform_courses AS pl ON pl.course_id = pc.course_id
 CROSS JOIN LATERAL (
+    -- the listed fields for every course; the launch URL where the course was read one by one
     SELECT * FROM (VALUES
-        ('name', pc.payload ->> '$.name', ic.record ->> '$.name'),
-        ('launchUrl', pc.payload ->> '$.launchUrl', ic.record ->> '$.launchUrl'),
-        ('defaultLang', pc.payload ->> '$.defaultLang', ic.record ->> '$.defaultLang'),
-        ('duration', pc.payload ->> '$.duration', ic.record ->> '$.duration'),
-        ('description', pc.payload ->> '$.description', ic.record ->> '$.description')
-    ) AS v(field, pushed, held)
+        ('name', pc.payload ->> '$.name', coalesce(ic.record ->> '$.name', pl.name),
+         ic.external_id IS NOT NULL OR pl.course_id IS NOT NULL),
+        ('launchUrl', pc.payload ->> '$.launchUrl', ic.record ->> '$.launchUrl',
+         ic.external_id IS NOT NULL),
+        ('defaultLang', pc.payload ->> '$.defaultLang',
+         coalesce(ic.record ->> '$.defaultLang', pl.default_lang),
+         ic.external_id IS NOT NULL OR pl.course_id IS NOT NULL),
+        ('duration', pc.payload ->> '$.duration', coalesce(ic.record ->> '$.duration', pl.duration),
+         ic.external_id IS NOT NULL OR pl.course_id IS NOT NULL),
+        ('description', pc.payload ->> '$.description',
+         coalesce(ic.record ->> '$.description', pl.description),
+         ic.external_id IS NOT NULL OR pl.course_id IS NOT NULL)
+    ) AS v(field, pushed, held, known)
 ) AS f
-WHERE NOT pc.archived AND f.pushed IS DISTINCT FROM f.held
+WHERE NOT pc.archived AND f.known AND f.pushed IS DISTINCT FROM f.held
 
 -- Attempts -----------------------------------------------------------------------------------
 UNION ALL

@@ -6,13 +6,18 @@ from datetime import UTC, datetime
 
 import pytest
 
+from commands.reconcile import run_reconcile
 from go1sync.settings import load_config
 from load.client import L360Client
 from load.errors import LoadError
-from reconcile.readback import read_back
+from reconcile.readback import pushed_integration, read_back
+from reconcile.report import text_summary
 from sandbox.l360 import L360Sandbox
 from tests.helpers import sync
 from warehouse import open_warehouse
+from warehouse.models import run_project
+from warehouse.session import run_session
+from warehouse.transform import project_for
 
 
 def test_read_back_lands_courses_attempts_and_users(sync_env: dict[str, str],
@@ -77,3 +82,57 @@ def test_an_external_id_with_path_characters_is_read_as_one_segment(
     assert not [r for r in l360.requests if r.path == "/api/v2/users" and r.query]
     assert con.execute("SELECT found FROM raw.l360_integration_courses WHERE external_id = ?",
                        [tricky]).fetchall() == [(False,)]
+
+
+def test_the_paged_read_back_finds_what_reading_every_course_finds(
+        sync_env: dict[str, str], l360: L360Sandbox) -> None:
+    """The listing checks the listed fields of every course; one-by-one reads go to those
+    that differ, those missing and a sample, so a drifted catalog reports the same rows."""
+    config = load_config(env=sync_env)
+    assert sync(config).failed == 0
+    live = sorted({e for (_, e), c in l360.courses.items() if not c["archived"]})
+    l360.delete_course(live[0])
+    l360.archive_course(live[1])
+    l360.edit_course(live[2], name="Renamed in 360Learning")
+    l360.edit_course(live[3], description="Edited there")
+    l360.edit_course(live[4], duration=999)
+    lang = l360.courses[next(k for k in l360.courses if k[1] == live[5])]["defaultLang"]
+    l360.edit_course(live[5], defaultLang="de" if lang != "de" else "fr",
+                     launchUrl="https://elsewhere.example/x")
+
+    def differences(sample: int) -> tuple[set[tuple[str, str]], int]:
+        with run_session(config.warehouse_path(), "reconcile", {}) as session, \
+                L360Client(config.l360()) as client:
+            integration = pushed_integration(session.con)
+            l360.clear_requests()
+            read_back(session.con, client, integration, session.run_id, sample=sample)
+            run_project(session.con, project_for(config), session.run_id)
+            rows = session.con.execute(
+                "SELECT category, row_key FROM reconcile.differences "
+                "WHERE category LIKE 'course%' OR category LIKE '%_in_360%'").fetchall()
+        one_by_one = {r.path for r in l360.requests if "/courses/" in r.path  # 429s aside
+                      and r.path.startswith("/api/v2/integrations/")}
+        return {(str(c), str(k)) for c, k in rows}, len(one_by_one)
+
+    every, all_reads = differences(sample=10**6)
+    paged, few_reads = differences(sample=0)
+    assert paged == every
+    assert {c for c, _ in every} >= {"course_missing", "archived_in_360_published_in_go1",
+                                     "course_fields_differ"}
+    fields = {k.split(" ")[1] for c, k in every if c == "course_fields_differ"}
+    assert fields == {"name", "description", "duration", "defaultLang", "launchUrl"}
+    # read one by one: the missing course and the four whose listed fields differ, not all
+    con = open_warehouse(config.warehouse_path())
+    try:
+        pushed = con.execute("SELECT count(*) FROM meta.pushed_courses").fetchone()
+    finally:
+        con.close()
+    assert pushed is not None and all_reads == pushed[0] > 5
+    assert few_reads == 5
+    # the report says which fields were checked for every course, which for some
+    report, _ = run_reconcile(config)
+    assert report.context is not None and report.context.courses_read is not None
+    line = next(x for x in text_summary(report).splitlines() if "course fields checked" in x)
+    assert (f"name, description, duration, language, archived state for all "
+            f"{report.context.courses_listed:,} listed; launch URL for the "
+            f"{report.context.courses_read:,} read one by one") in line
