@@ -13,6 +13,7 @@ so a response being serialised on another thread never sees half a change.
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
 from sandbox.go1.app import (
@@ -152,6 +153,12 @@ class Go1Sandbox(ServedApi):
     # changes: enrollments -----------------------------------------------------------------
     def _now_us(self) -> int:
         return to_us(self.now())
+
+    def bulk_update_day(self, day: datetime) -> None:
+        """Every listed enrollment updated during the UTC day starting at ``day`` (a bulk
+        assignment): one day holding far more updates than offset paging reaches."""
+        start = to_us(day)
+        self._store.spread_updates(start, start + 86_400 * 1_000_000)
 
     def complete_enrollment(self, enrollment_id: str, passed: bool | None = True) -> None:
         """Mark completed now, with ``pass`` (result 100 if passed, 40 if failed)."""

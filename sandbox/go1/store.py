@@ -303,6 +303,16 @@ class Go1Store:
         record.updated_us = truncate(now_us, record.style)
         bisect.insort(self._by_updated, record, key=_updated_key)
 
+    def spread_updates(self, start_us: int, end_us: int) -> None:
+        """Every listed enrollment updated at an instant spread evenly over ``[start, end)``,
+        in id order: a bulk assignment touching them all in one day."""
+        with self.lock:
+            records = sorted(self._active.values(), key=lambda r: r.key)
+            step = (end_us - start_us) / max(1, len(records))
+            for i, record in enumerate(records):
+                record.updated_us = truncate(start_us + int(i * step), record.style)
+            self._by_updated = sorted(self._by_updated, key=_updated_key)
+
     def complete(self, enrollment_id: str, passed: bool | None, now_us: int) -> None:
         with self.lock:
             record = self._record(enrollment_id)
