@@ -689,17 +689,12 @@ def demo(warehouse_path: str) -> None:
             for kind, c in pushed.items()) or "nothing new"))
     click.secho("\nLook at the warehouse (read only; --format csv or json for files):",
                 bold=True)
-    for title, command in query_hints(_program(click.get_current_context()), report.warehouse):
+    for title, command in query_hints(console.program(), report.warehouse):
         click.echo(f"  # {title}\n  {command}")
     if not all(demo_run.run.ok for demo_run in report.runs):
         _fail("a demo run failed", EXIT_FAILED)
 
 
-def _program(ctx: click.Context) -> str:
-    """How the user called go1sync, for command lines to paste: ``python cli.py`` from the
-    checkout, else the installed command's name."""
-    name = ctx.find_root().info_name or "go1sync"
-    return "python cli.py" if name.endswith(".py") else name
 
 
 @main.command("sql")

@@ -28,8 +28,27 @@ if TYPE_CHECKING:
     from reconcile.rebuild import Rebuilt
 
 
+CHECKOUT_PROGRAM = "python cli.py"
+INSTALLED_PROGRAM = "go1sync"  # [project.scripts] and python -m go1sync
+
+
+def program() -> str:
+    """How the user called go1sync, for command lines to paste: ``python cli.py`` from the
+    checkout, else the installed command's name (``go1sync``)."""
+    ctx = click.get_current_context(silent=True)
+    name = ctx.find_root().info_name if ctx is not None else None
+    return INSTALLED_PROGRAM if name == INSTALLED_PROGRAM else CHECKOUT_PROGRAM
+
+
+def as_invoked(text: str) -> str:
+    """A message's command lines as the user calls go1sync: the layers below the CLI write
+    ``python cli.py X``, which an installed user runs as ``go1sync X``."""
+    called = program()
+    return text if called == CHECKOUT_PROGRAM else text.replace(CHECKOUT_PROGRAM, called)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    click.secho(f"Error: {message}", fg="red", err=True)
+    click.secho(f"Error: {as_invoked(message)}", fg="red", err=True)
     sys.exit(code)
 
 
@@ -207,8 +226,9 @@ def plan(result: Plan) -> None:
         click.echo(f"{result.closed_in_360:,} attempt(s) changed in Go1 after 360Learning closed "
                    "them: not sent (360Learning never updates a completed attempt)")
     if result.unsettled:
-        click.echo(f"{result.unsettled:,} row(s) wait for a bulk operation an earlier push left "
-                   "unsettled (settled first by the next push; `python cli.py status` lists it)")
+        click.echo(as_invoked(
+            f"{result.unsettled:,} row(s) wait for a bulk operation an earlier push left "
+            "unsettled (settled first by the next push; `python cli.py status` lists it)"))
     if result.shares_awaiting_ids:
         click.echo(f"{result.shares_awaiting_ids:,} of the shares are of courses this push adds: "
                    "sent once 360Learning gives their ids")
@@ -266,9 +286,10 @@ def push_errors(result: PushResult, most: int = 10) -> None:
 def learners_without_account(result: PushResult) -> None:
     """Once per run, not once per attempt: these are waiting, not failing."""
     if result.learners_without_account:
-        click.secho(f"warning: {result.learners_without_account:,} learner(s) have no "
-                    f"360Learning account ({result.attempts_without_account:,} attempt(s) wait "
-                    "for one); see `python cli.py status`", fg="yellow", err=True)
+        click.secho(as_invoked(
+            f"warning: {result.learners_without_account:,} learner(s) have no 360Learning "
+            f"account ({result.attempts_without_account:,} attempt(s) wait for one); see "
+            "`python cli.py status`"), fg="yellow", err=True)
 
 
 def summarize(counts: Mapping[str, Any]) -> str:

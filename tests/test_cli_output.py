@@ -3,6 +3,10 @@ said as rejects, archived content never pushed said as such, and `-v` after the 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +124,19 @@ def test_verbose_works_before_or_after_the_command(where: str, go1: Go1Sandbox,
     result = cli(*args, env=go1_env)
     assert result.returncode == 0, result.stderr
     assert len([line for line in result.stderr.splitlines() if "trying again" in line]) == 1
+
+
+def test_messages_name_the_command_as_the_user_called_it(tmp_path: Path) -> None:
+    """Lower layers write `python cli.py X`; someone who installed go1sync types `go1sync X`."""
+    installed = Path(sys.executable).with_name("go1sync")
+    if not installed.exists():
+        pytest.skip("no go1sync script beside this interpreter (not pip-installed)")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
+    env["GO1SYNC_WAREHOUSE"] = str(tmp_path / "none.duckdb")
+    as_installed = subprocess.run([str(installed), "plan"], env=env, cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=60)
+    assert as_installed.returncode != 0
+    assert "run `go1sync extract` first" in as_installed.stderr, as_installed.stderr
+    from_checkout = cli("plan", env={"GO1SYNC_WAREHOUSE": env["GO1SYNC_WAREHOUSE"]})
+    assert "run `python cli.py extract` first" in from_checkout.stderr, from_checkout.stderr
