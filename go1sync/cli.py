@@ -47,15 +47,16 @@ def os_error_line(exc: OSError) -> str:
 
 
 def interrupted(exc: BaseException) -> bool:
-    """Whether Ctrl-C is behind an error: DuckDB reports it as its own error (an
-    ``InterruptException``, or a bare ``RuntimeError('Query interrupted')`` when the signal
-    comes while its Python client waits for a query, which loses the KeyboardInterrupt), which
-    a stage may have wrapped in one of go1sync's. By name: the CLI does not import DuckDB."""
+    """Whether Ctrl-C is behind an error, along its chain (a stage may have wrapped it). DuckDB
+    reports Ctrl-C as its own errors, which ``warehouse`` knows: asked only when a command
+    loaded DuckDB, so the CLI imports it for no command that does not."""
+    if "duckdb" in sys.modules:
+        from warehouse.session import interrupted as behind
+
+        return behind(exc)
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, KeyboardInterrupt) or type(seen).__name__ == "InterruptException":
-            return True
-        if type(seen) is RuntimeError and str(seen) == "Query interrupted":
+        if isinstance(seen, KeyboardInterrupt):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

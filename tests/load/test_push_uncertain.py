@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,30 +21,16 @@ from go1sync.settings import Config, load_config
 from load.client import L360Client
 from load.push import push as push_rows
 from load.result import PushResult
-from sandbox.go1 import Go1Sandbox, Go1Seed
+from sandbox.go1 import Go1Sandbox
 from sandbox.l360 import L360Sandbox
-from sandbox.learners import learner_emails
 from tests.helpers import push, run_cli, sync
 from warehouse import open_warehouse
 from warehouse.session import run_session
 
 
 @pytest.fixture
-def go1() -> Iterator[Go1Sandbox]:
-    with Go1Sandbox(Go1Seed(seed=11, learning_objects=40, users=20, enrollments=160)).serve() as sb:
-        yield sb
-
-
-@pytest.fixture
-def l360(go1: Go1Sandbox) -> Iterator[L360Sandbox]:
-    with L360Sandbox(learner_emails=learner_emails(go1)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def config(go1: Go1Sandbox, l360: L360Sandbox, tmp_path: Path) -> Config:
-    return load_config(env={**go1.env(), **l360.env(),
-                            "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+def config(sync_env: dict[str, str]) -> Config:
+    return load_config(env=sync_env)
 
 
 def refresh(config: Config) -> None:
