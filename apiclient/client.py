@@ -174,6 +174,7 @@ class ApiClient:
         self._tokens = TokenCache(self._fetch_token, clock)
         self._close_lock = threading.Lock()
         self._closed = False
+        self._hidden: list[str] = []
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -418,10 +419,17 @@ class ApiClient:
 
     def scrub(self, text: str) -> str:
         """Take the secret and the tokens out of a message, whatever the API echoed back."""
-        for value in (self._settings.client_secret.reveal(), *self._tokens.known()):
+        for value in (self._settings.client_secret.reveal(), *self._tokens.known(),
+                      *self._hidden):
             if value:
                 text = text.replace(value, "***")
         return one_line(text)
+
+    def hide(self, value: str) -> None:
+        """Scrub ``value`` too from every message: another secret a call carries (the webhook
+        secret in its registration, which Go1 may echo back)."""
+        if value and value not in self._hidden:
+            self._hidden.append(value)
 
     def error(self, cls: type[ApiError], message: str, status: int | None = None,
               body: bytes = b"", **fields: Any) -> ApiError:

@@ -48,7 +48,20 @@ def _go1_checks(config: Config) -> list[Check]:
         return [_run("Go1 credentials and scope lo.read", partial(go1_probes.library, client)),
                 _run("Go1 scope enrollment.read",
                      partial(go1_probes.enrollments, client, go1)),
-                _run("Go1 scope user.read", partial(go1_probes.accounts, client))]
+                _run("Go1 scope user.read", partial(go1_probes.accounts, client)),
+                *_webhook_checks(config, client)]
+
+
+def _webhook_checks(config: Config, client: Go1Client) -> list[Check]:
+    """Only for a setup that uses webhooks (a secret or a public URL is set)."""
+    try:
+        url = config.get("webhooks.public_url")
+        used = url is not None or config.webhook_secret() is not None
+    except SettingsError as exc:
+        return [Check("Go1 webhook settings", False, str(exc))]
+    if not used:
+        return []
+    return [_run("Go1 webhook (scope webhook.read)", partial(go1_probes.webhook, client, url))]
 
 
 def _l360_checks(config: Config) -> list[Check]:

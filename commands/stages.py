@@ -8,13 +8,16 @@ report; the status rules stay in :class:`commands.report.RunReport`, and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import time
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
 
 from commands.report import RunReport
 from extract.client import Go1Client
-from extract.runner import run_streams
-from extract.streams.context import ProgressFn, StreamStats
+from extract.events import EventRef, processed, record_events, touched_by
+from extract.events import land_events as land_events_of
+from extract.runner import StreamOutcome, record_stream, run_streams
+from extract.streams.context import ProgressFn, StreamContext, StreamStats
 from go1sync.settings import Go1Settings, HttpLimits, L360Settings
 from load.changes import make_plan
 from load.client import L360Client
@@ -40,9 +43,39 @@ def extract(session: RunSession, report: RunReport, settings: Go1Settings,
                                      since, noted)
 
 
-def transform(session: RunSession, report: RunReport, project: Project) -> None:
-    session.note("transform", f"{len(project.models):,} models")
-    report.models = run_project(session.con, project, session.run_id)
+def land_events(session: RunSession, report: RunReport, settings: Go1Settings,
+                events: Sequence[EventRef], *, limits: HttpLimits) -> dict[str, set[str]]:
+    """A micro-run's extract: the records of the events not processed yet, the stream's
+    record and the events themselves (``meta.webhook_events``) in one transaction; returns
+    the keys the models rebuild for all of ``events`` (those an earlier, failed micro-run
+    landed included)."""
+    session.note("extract", f"{len(events):,} webhook event(s)")
+    began = time.monotonic()
+    started = datetime.now(UTC)
+    con = session.con
+    with Go1Client(settings, limits=limits) as client:
+        ctx = StreamContext(con, client, settings, session.run_id, started)
+        done = processed(con, (e.key for e in events))
+        fresh = [e for e in events if e.key not in done]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            landed = land_events_of(ctx, fresh)
+            record_events(con, session.run_id, fresh, landed.outcomes)
+            record_stream(con, session.run_id, landed.stats, "success", started, None)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    report.streams = [StreamOutcome(landed.stats, True, time.monotonic() - began)]
+    return touched_by(con, (e.key for e in events))
+
+
+def transform(session: RunSession, report: RunReport, project: Project,
+              touched: Mapping[str, Collection[str]] | None = None) -> None:
+    """The models; with ``touched`` (a micro-run), only the incremental ones, for those keys."""
+    what = "incremental models" if touched is not None else "models"
+    session.note("transform", f"{len(project.models):,} {what}")
+    report.models = run_project(session.con, project, session.run_id, touched=touched)
 
 
 def plan(session: RunSession, report: RunReport,

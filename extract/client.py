@@ -11,12 +11,14 @@ calls included), the scroll that expired, and Go1's way of saying a scope is mis
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -124,6 +126,34 @@ class Go1Client(ApiClient):
         with self._slots:
             answer = self.call(attempts, "GET", url)
         return self._page(answer, f"{path}?{query}" if query else path, pairs, attempts)
+
+    def write(self, method: str, path: str, payload: Mapping[str, Any] | None = None) -> Any:
+        """``POST``/``PATCH``/``DELETE`` ``path`` with a JSON body; the parsed answer (None for
+        an empty one). Not retried once the request may have been received: a lost answer to a
+        ``POST /webhooks`` retried blindly would register a second webhook (``webhooks
+        register`` finds its webhook by URL, so running it again settles it)."""
+        self.check_open()
+        body = None if payload is None else json.dumps(payload).encode()
+        attempts = Attempts(self._retry, f"{method} {path}", self._clock)
+
+        def lost(cause: str, status: int | None, _body: bytes, _sent: datetime) -> ApiError:
+            return self.error(ExtractError, f"{method} {path}: the answer was lost ({cause}); "
+                              "Go1 may have done it: run the command again", status)
+
+        with self._slots:
+            answer = self.call(attempts, method, self.api_url + path, body=body,
+                               content_type=None if body is None else "application/json",
+                               uncertain=lost)
+        status = answer.status
+        if 200 <= status < 300:
+            if not answer.body.strip():
+                return None
+            return self.json_body(method, path, status, answer.body)[1]
+        if 300 <= status < 400:
+            raise self.redirected(method, path, answer)
+        hint = _HINTS.get(status, "see Go1's message")
+        raise self.error(ExtractError, f"Go1 refused {method} {path}: HTTP {status}"
+                         f"{self.error_detail(answer.body)} ({hint})", status, answer.body)
 
     def submit(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Future[Page]:
         """Run :meth:`get` on a worker; at most ``max_in_flight`` run at once."""

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from extract.client import Go1Client
 from extract.endpoints import ENROLLMENTS_PATH
+from extract.errors import ExtractError
 from extract.streams.enrollments import first_page, path_candidates
+from extract.subscriptions import list_webhooks
 from go1sync.settings import Go1Settings
 
 
@@ -32,3 +34,22 @@ def enrollments(client: Go1Client, settings: Go1Settings) -> str:
 def accounts(client: Go1Client) -> str:
     client.get("/user-accounts", [("limit", "1")])
     return "user accounts readable"
+
+
+class NotRegistered(ExtractError):
+    """go1sync's webhook is missing or inactive on the portal."""
+
+
+def webhook(client: Go1Client, url: str | None) -> str:
+    """Whether go1sync's webhook (the one calling ``url``) is registered and active."""
+    hooks = list_webhooks(client)
+    if url is None:
+        return (f"webhooks readable ({len(hooks)} on the portal); GO1SYNC_WEBHOOK_URL is "
+                "unset, so go1sync's cannot be told apart")
+    found = next((w for w in hooks if w.url.rstrip("/") == url.rstrip("/")), None)
+    if found is None:
+        raise NotRegistered(f"no webhook calls {url}: run `webhooks register`")
+    if not found.active:
+        raise NotRegistered(f"webhook {found.id} calls {url} but is {found.status}: run "
+                            "`webhooks register` to make it active again")
+    return f"go1sync's webhook {found.id} is registered and active ({url})"

@@ -104,7 +104,7 @@ def _run_one(ctx: StreamContext, name: str) -> StreamOutcome:
         stats = STREAMS[name](ctx)
         if stats.cursor is not None:
             set_cursor(con, name, stats.cursor, ctx.run_id)
-        _record(con, ctx.run_id, stats, "success", stream_started, None)
+        record_stream(con, ctx.run_id, stats, "success", stream_started, None)
         con.execute("COMMIT")
         return StreamOutcome(stats, True, time.monotonic() - began)
     except duckdb.InterruptException:
@@ -116,7 +116,7 @@ def _run_one(ctx: StreamContext, name: str) -> StreamOutcome:
         con.execute("ROLLBACK")
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         failed = StreamStats(name)
-        _record(con, ctx.run_id, failed, "failed", stream_started, message)
+        record_stream(con, ctx.run_id, failed, "failed", stream_started, message)
         if isinstance(exc, AuthError):
             raise
         return StreamOutcome(failed, False, time.monotonic() - began, message)
@@ -125,7 +125,7 @@ def _run_one(ctx: StreamContext, name: str) -> StreamOutcome:
         raise
 
 
-def _record(con: duckdb.DuckDBPyConnection, run_id: int, stats: StreamStats, status: str,
+def record_stream(con: duckdb.DuckDBPyConnection, run_id: int, stats: StreamStats, status: str,
             started: datetime, error: str | None) -> None:
     con.execute(
         "INSERT INTO meta.stream_runs VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",

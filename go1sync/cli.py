@@ -413,8 +413,121 @@ def serve(ctx: click.Context) -> None:
         click.echo(f"{job}: run {report.run_id} " + ("ok" if report.ok else "with failures"))
         return 0 if report.ok else 1
 
+    receiving = None
+    if config.webhook_secret() is not None:  # the receiver too, beside the schedule
+        from commands.webhooks import start_receiving
+
+        receiving = start_receiving(config, log=_log_line, describe=console.micro_run)
+        click.echo(f"receiving Go1 webhooks on {receiving.url}/go1/webhooks", err=True)
     click.echo("serving the schedule; Ctrl-C or SIGTERM stops it", err=True)
-    Scheduler(jobs(config), run_job, log=lambda line: click.echo(line, err=True)).run_forever()
+    try:
+        Scheduler(jobs(config), run_job, log=_log_line).run_forever()
+    finally:
+        if receiving is not None:
+            receiving.stop()
+            click.echo("webhook receiver stopped", err=True)
+
+
+def _log_line(line: str) -> None:
+    click.echo(line, err=True)
+
+
+class ListenType(click.ParamType):
+    name = "HOST:PORT"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[str, int]:
+        from go1sync.settings import parse_listen
+
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_listen(value)
+        except ValueError as exc:
+            self.fail(f"{value!r}: {exc}", param, ctx)
+
+
+@main.group("webhooks", cls=CommandGroup)
+def webhooks_group() -> None:
+    """Go1 events within seconds: go1sync's webhook on the portal, and its receiver.
+
+    `register` once (GO1SYNC_WEBHOOK_URL, GO1_WEBHOOK_SECRET), then `serve` (or `python
+    cli.py serve`, which runs the receiver beside the schedule when a secret is set)."""
+
+
+@webhooks_group.command("register")
+@click.pass_context
+def webhooks_register(ctx: click.Context) -> None:
+    """Create go1sync's webhook on the Go1 portal, or update the one calling
+    GO1SYNC_WEBHOOK_URL: its event types, the secret, active. Running it again is safe."""
+    from commands.webhooks import register_webhook
+
+    done = register_webhook(_config(ctx))
+    hook = done.webhook
+    click.echo(f"{'registered' if done.created else 'updated'} webhook {hook.id}: {hook.url}, "
+               f"{hook.status}, events {', '.join(hook.event_types) or '(none listed)'}")
+
+
+@webhooks_group.command("list")
+@click.pass_context
+def webhooks_list(ctx: click.Context) -> None:
+    """The portal's webhooks, with their status (never their secrets); go1sync's is marked."""
+    from commands.webhooks import portal_webhooks
+
+    config = _config(ctx)
+    hooks = portal_webhooks(config)
+    ours = (config.get("webhooks.public_url") or "").rstrip("/")
+    if not hooks:
+        click.echo("the portal has no webhooks")
+        return
+    click.echo(f"  {'id':<14} {'status':<9} {'events':>6}  url")
+    for hook in hooks:
+        mark = "*" if ours and hook.url.rstrip("/") == ours else " "
+        click.echo(f"{mark} {hook.id:<14} {hook.status:<9} {len(hook.event_types):>6}  {hook.url}")
+    if ours:
+        click.echo("* go1sync's (it calls GO1SYNC_WEBHOOK_URL)")
+
+
+@webhooks_group.command("remove")
+@click.argument("webhook_id", metavar="[ID]", required=False)
+@click.pass_context
+def webhooks_remove(ctx: click.Context, webhook_id: str | None) -> None:
+    """Remove webhook ID, or go1sync's own (the one calling GO1SYNC_WEBHOOK_URL)."""
+    from commands.webhooks import remove_webhook
+
+    removed = remove_webhook(_config(ctx), webhook_id)
+    if removed.how == "deleted":
+        click.echo(f"removed webhook {removed.webhook_id}")
+    else:
+        click.echo(f"webhook {removed.webhook_id} set inactive (the portal refused to delete "
+                   "it): Go1 sends it nothing more")
+
+
+@webhooks_group.command("serve")
+@click.option("--listen", type=ListenType(), default=None,
+              help="Where to listen (default: GO1SYNC_WEBHOOK_LISTEN, 127.0.0.1:8787); put a "
+                   "TLS proxy in front of it (see the README).")
+@click.option("--batch-seconds", type=click.FloatRange(0.0, 3600.0, min_open=True),
+              default=None, help="How long events gather before a micro-run processes them "
+                                 "(default: GO1SYNC_WEBHOOK_BATCH_SECONDS, 5).")
+@click.pass_context
+def webhooks_serve(ctx: click.Context, listen: tuple[str, int] | None,
+                   batch_seconds: float | None) -> None:
+    """Receive Go1's webhook deliveries and process them as micro-runs, in the foreground,
+    without the schedule, until SIGTERM or Ctrl-C. A run, status or plan still works
+    meanwhile: the receiver stores events in an inbox beside the warehouse, and a micro-run
+    takes the warehouse only while it runs."""
+    from commands.webhooks import start_receiving
+
+    receiving = start_receiving(_config(ctx), listen, batch_seconds, log=_log_line,
+                                describe=console.micro_run)
+    click.echo(f"receiving Go1 webhooks on {receiving.url}/go1/webhooks; Ctrl-C or SIGTERM "
+               "stops it", err=True)
+    try:
+        signalled = console.wait_for_stop()
+    finally:
+        receiving.stop()
+    click.echo(f"received {signalled}: webhook receiver stopped", err=True)
 
 
 @main.command()

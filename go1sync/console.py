@@ -7,7 +7,9 @@ the printing of a run is the same whichever command ran its stages.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -186,6 +188,38 @@ def in_words(kind: str, counts: Mapping[str, int]) -> str:
     words = OPERATION_WORDS.get(kind, {})
     order = [op for op in words if op in counts] + sorted(set(counts) - set(words))
     return ", ".join(f"{counts[op]:,} {words.get(op, op)}" for op in order) or "nothing"
+
+
+def micro_run(report: RunReport) -> str:
+    """A webhook micro-run in words, for its log line: what it sent."""
+    if report.plan is None:
+        return "nothing to send"
+    parts = [f"courses: {in_words('course', report.plan.courses)}"] if report.plan.courses \
+        else []
+    if report.plan.attempts:
+        parts.append(f"attempts: {in_words('attempt', report.plan.attempts)}")
+    return "; ".join(parts) or "nothing to send"
+
+
+def wait_for_stop() -> str:
+    """Block until SIGTERM or SIGINT (Ctrl-C); the signal's name. The handlers only note the
+    signal, and the previous ones are back on return."""
+    stop = threading.Event()
+    caught: list[str] = []
+
+    def note(signum: int, frame: object) -> None:
+        caught.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+    return caught[0]
 
 
 def plan_summary(plan: Plan) -> None:

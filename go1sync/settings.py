@@ -201,6 +201,33 @@ def parse_path(value: str) -> str:
     return expanded
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8787`` for IPv6) -> ``(host, port)``; port 0 picks a free one."""
+    text = str(value).strip()
+    host, port = _host_and_port(text)
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8787 (a port from 0 to 65535)")
+    if not _URL_HOST.fullmatch(host) and not _is_ip(host):
+        raise ValueError(f"host {host!r} is not an ASCII DNS name or IP address")
+    return host, int(port)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_seconds(value: str) -> float:
+    number = float(str(value).strip())
+    if not 0 < number <= 3600:
+        raise ValueError("expected a number of seconds above 0 and at most 3600")
+    return number
+
+
 def parse_api_path(value: str) -> str:
     text = str(value).strip()
     if not text.startswith("/"):
@@ -269,6 +296,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("go1.enrollments_path", "GO1_ENROLLMENTS_PATH", parse_api_path, optional=True,
             help="path of the enrollment list; unset: /enrollments, or the OpenAPI's "
                  "/report-data/enrolment/enrollments if the gateway answers 404 (remembered)"),
+    Setting("go1.webhook_secret", "GO1_WEBHOOK_SECRET", parse_text, secret=True,
+            optional=True, help="the shared secret Go1 signs webhook deliveries with; set, "
+                                "`serve` also runs the webhook receiver"),
     Setting("go1.max_in_flight", "GO1SYNC_MAX_IN_FLIGHT", parse_positive_int, "4",
             help="Go1 requests in flight at once"),
     Setting("go1.enrollment_overlap_minutes", "GO1SYNC_ENROLLMENT_OVERLAP_MINUTES",
@@ -299,6 +329,13 @@ SETTINGS: tuple[Setting, ...] = (
             help="the largest response body either API may send, in MiB; a larger one fails"),
     Setting("http.max_retry_after_seconds", "GO1SYNC_MAX_RETRY_AFTER", parse_positive_int,
             "120", help="the longest Retry-After waited out; a longer one fails the request"),
+    Setting("webhooks.listen", "GO1SYNC_WEBHOOK_LISTEN", parse_listen, "127.0.0.1:8787",
+            help="where the webhook receiver listens (HOST:PORT), usually behind a proxy"),
+    Setting("webhooks.public_url", "GO1SYNC_WEBHOOK_URL", parse_url, optional=True,
+            help="the https:// address Go1 calls: the proxy in front of the receiver, ending "
+                 "in /go1/webhooks"),
+    Setting("webhooks.batch_seconds", "GO1SYNC_WEBHOOK_BATCH_SECONDS", parse_seconds, "5",
+            help="how long the webhook worker gathers events before a micro-run"),
     Setting("l360.settle_seconds", "GO1SYNC_SETTLE_SECONDS", parse_positive_int, "120",
             help="how long a run waits on a bulk operation an earlier run left running"),
 )
@@ -343,6 +380,11 @@ class HttpLimits:
 
     response_setting: ClassVar[str] = _BY_KEY["http.max_response_mib"].env
     retry_after_setting: ClassVar[str] = _BY_KEY["http.max_retry_after_seconds"].env
+
+
+def _missing(setting: Setting) -> SettingsError:
+    return SettingsError(f"missing setting {setting.env} ({setting.help}): set the environment "
+                         f"variable or '{setting.key}' in the config file")
 
 
 class Config:
@@ -393,10 +435,7 @@ class Config:
         if raw is None and setting.optional:
             return None
         if raw is None:
-            raise SettingsError(
-                f"missing setting {setting.env} ({setting.help}): set the environment variable "
-                f"or '{setting.key}' in the config file"
-            )
+            raise _missing(setting)
         try:
             value = setting.parse(raw)
         except ValueError as exc:
@@ -437,6 +476,36 @@ class Config:
 
     def warehouse_path(self) -> Path:
         return Path(self.get("warehouse.path"))
+
+    def inbox_path(self) -> Path:
+        """The webhook inbox: a folder beside the warehouse (not inside it: the receiver
+        stores events while another process holds the warehouse)."""
+        path = self.warehouse_path()
+        return path.with_name(path.name + ".inbox")
+
+    def webhook_secret(self) -> Secret | None:
+        """``GO1_WEBHOOK_SECRET``, or None when unset (no receiver)."""
+        value: Secret | None = self.get("go1.webhook_secret")
+        return value
+
+    def webhook_secret_required(self) -> Secret:
+        secret = self.webhook_secret()
+        if secret is None:
+            raise _missing(_BY_KEY["go1.webhook_secret"])
+        return secret
+
+    def webhook_listen(self) -> tuple[str, int]:
+        value: tuple[str, int] = self.get("webhooks.listen")
+        return value
+
+    def webhook_public_url(self) -> str:
+        value: str | None = self.get("webhooks.public_url")
+        if value is None:
+            raise _missing(_BY_KEY["webhooks.public_url"])
+        return value
+
+    def webhook_batch_seconds(self) -> float:
+        return float(self.get("webhooks.batch_seconds"))
 
     def model_variables(self, placeholders: bool = False) -> dict[str, str]:
         """What the SQL models read with var(): the mapping's settings. ``placeholders``: one

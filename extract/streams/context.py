@@ -7,7 +7,9 @@ records or at a statement's share of DuckDB's memory limit, whichever comes firs
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -112,3 +114,31 @@ def hits_of(page: Page) -> list[Any]:
     if not isinstance(hits, list):
         raise ExtractError(f"GET {page.url}: the response has no 'hits' list")
     return hits
+
+
+def pooled(ctx: StreamContext, requests: Iterable[tuple[str, list[tuple[str, str]]]],
+            on_page: Callable[[Page], None], on_missing: Callable[[str], None]) -> None:
+    """Send requests through the client's pool, a bounded number pending at a time;
+    ``on_missing`` hears the path of each that Go1 answered 404."""
+    waiting = deque(requests)
+    pending: dict[Future[Page], str] = {}
+    most_pending = 2 * ctx.settings.max_in_flight
+    try:
+        while waiting or pending:
+            while waiting and len(pending) < most_pending:
+                path, params = waiting.popleft()
+                pending[ctx.client.submit(path, params)] = path
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                path = pending.pop(future)
+                try:
+                    page = future.result()
+                except ExtractError as exc:
+                    if exc.status != 404:
+                        raise
+                    on_missing(path)
+                    continue
+                on_page(page)
+    finally:
+        for future in pending:
+            future.cancel()

@@ -18,16 +18,13 @@ An account read again unchanged is not landed again.
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from urllib.parse import unquote
 
 from apiclient.paths import segment
 from extract.client import Page
 from extract.errors import ExtractError
 from extract.landing import HITS_WITH_EMAIL, USER_ACCOUNTS, WHOLE_BODY, record_keys
-from extract.streams.context import Lander, StreamContext, StreamStats, hits_of
+from extract.streams.context import Lander, StreamContext, StreamStats, hits_of, pooled
 from extract.streams.windows import MAX_REACHABLE, PAGE_SIZE
 from warehouse.readings import get_reading, set_reading
 
@@ -47,33 +44,6 @@ WHERE id IS NOT NULL
        OR e._run_id = $run_id)                                   -- learner active in this run
 ORDER BY id
 """
-
-
-def _pooled(ctx: StreamContext, requests: Iterable[tuple[str, list[tuple[str, str]]]],
-            on_page: Callable[[Page], None], on_missing: Callable[[str], None]) -> None:
-    """Send requests through the client's pool, a bounded number pending at a time."""
-    waiting = deque(requests)
-    pending: dict[Future[Page], str] = {}
-    most_pending = 2 * ctx.settings.max_in_flight
-    try:
-        while waiting or pending:
-            while waiting and len(pending) < most_pending:
-                path, params = waiting.popleft()
-                pending[ctx.client.submit(path, params)] = path
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                path = pending.pop(future)
-                try:
-                    page = future.result()
-                except ExtractError as exc:
-                    if exc.status != 404:
-                        raise
-                    on_missing(path)
-                    continue
-                on_page(page)
-    finally:
-        for future in pending:
-            future.cancel()
 
 
 def extract_user_accounts(ctx: StreamContext) -> StreamStats:
@@ -96,7 +66,7 @@ def extract_user_accounts(ctx: StreamContext) -> StreamStats:
 
     # The id comes from Go1's data: one encoded segment, so that no id can name another path
     # or add a query ("7?status=x" would read account 7).
-    _pooled(ctx, ((f"{PATH}/{segment(uid)}", []) for uid in sorted(unknown)), on_page,
+    pooled(ctx, ((f"{PATH}/{segment(uid)}", []) for uid in sorted(unknown)), on_page,
             on_missing)
     single.finish()
     if missing:
@@ -142,6 +112,6 @@ def _list_all(ctx: StreamContext, stats: StreamStats, unknown: int) -> set[str]:
     if math.ceil(min(total, MAX_REACHABLE) / PAGE_SIZE) < unknown:
         offsets = range(PAGE_SIZE, min(total, MAX_REACHABLE), PAGE_SIZE)
         requests = ((PATH, [("limit", str(PAGE_SIZE)), ("offset", str(o))]) for o in offsets)
-        _pooled(ctx, requests, on_page, lambda path: None)
+        pooled(ctx, requests, on_page, lambda path: None)
     lander.finish()
     return landed

@@ -1,4 +1,4 @@
-{{ config(materialized='table', description='The statistics mapping: one 360Learning attempt per Go1 enrollment of a synced learning object whose status is completed or in progress.') }}
+{{ config(materialized='incremental', unique_key='go1_enrollment_id', key_kind='enrollment', description='The statistics mapping: one 360Learning attempt per Go1 enrollment of a synced learning object whose status is completed or in progress.') }}
 {{ column('external_course_id', 'Spec, learner statistics mapping: lo_id -> externalCourseId.') }}
 {{ column('user_email', 'The learner, matched in 360Learning by email (the same email on both sides).') }}
 {{ column('first_activity', 'Spec: created_time -> firstActivity (UTC).') }}
@@ -46,3 +46,6 @@ SELECT
     m.go1sync_run_id
 FROM {{ ref('enrollment_mapping') }} AS m
 WHERE m.outcome = 'attempt'
+{% if is_incremental() %}
+    AND m.enrollment_id IN {{ touched('enrollment') }}  -- a micro-run: those it remapped
+{% endif %}

@@ -1,4 +1,4 @@
-{{ config(materialized='table', description='The catalog mapping: one 360Learning external course per Go1 learning object of a synced type that has been in My Library.') }}
+{{ config(materialized='incremental', unique_key='external_id', key_kind='learning_object', description='The catalog mapping: one 360Learning external course per Go1 learning object of a synced type that has been in My Library.') }}
 {{ column('external_id', 'Spec, catalog mapping: id -> externalId (the Go1 lo_id).') }}
 {{ column('name', 'Spec: title -> name.') }}
 {{ column('description', 'Spec: description -> description (Go1 HTML, kept as it is).') }}
@@ -35,6 +35,9 @@ WITH synced AS (
     FROM {{ ref('go1_learning_objects') }} AS lo
     JOIN {{ ref('content_type_map') }} AS t ON t.go1_type = lo.go1_type
     WHERE lo.reject_reason IS NULL
+    {% if is_incremental() %}
+    AND lo.lo_id IN {{ touched('learning_object') }}
+    {% endif %}
 ),
 
 languages AS (

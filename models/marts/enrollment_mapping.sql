@@ -1,4 +1,4 @@
-{{ config(materialized='table', description='Every Go1 enrollment with its outcome: an attempt for 360Learning, or the reason it is not one. attempts_360 and rejects both read this, so each rule is written once.') }}
+{{ config(materialized='incremental', unique_key='enrollment_id', key_kind='enrollment', description='Every Go1 enrollment with its outcome: an attempt for 360Learning, or the reason it is not one. attempts_360 and rejects both read this, so each rule is written once.') }}
 {{ column('outcome', 'attempt, or why not: missing_id, unparseable_timestamp, timestamp_out_of_range (created_time or updated_time outside seeds.timestamp_bounds, 1970-01-01 to 2100-12-31 UTC: 360Learning refuses the whole batch over one invalid date-time), last_activity_before_first_activity, status_ignored (spec: enrollment records with a status other than completed or in progress are ignored), content_not_synced, invalid_pass (pass is not a JSON boolean, nor null or absent), learner_without_email, duplicate_key.') }}
 {{ column('out_of_range_text', 'For timestamp_out_of_range: the Go1 text of each timestamp outside the bounds (created_time / updated_time).') }}
 {{ audit('unique', columns=['enrollment_id']) }}
@@ -15,6 +15,20 @@ WITH checked AS (
     FROM {{ ref('go1_enrollments') }} AS e
     CROSS JOIN {{ ref('timestamp_bounds') }} AS b
     LEFT JOIN {{ ref('content_360') }} AS c ON c.external_id = e.lo_id
+    {% if is_incremental() %}
+    -- a micro-run: the enrollments it touched, those of the objects it touched (now synced or
+    -- not), and every enrollment that shares a learner and an object with a touched one, as
+    -- it is now and as it was (the duplicate_key ranking below is over those groups)
+    WHERE e.enrollment_id IN {{ touched('enrollment') }}
+       OR e.lo_id IN {{ touched('learning_object') }}
+       OR EXISTS (SELECT 1 FROM (
+              SELECT lo_id, email FROM {{ ref('go1_enrollments') }}
+              WHERE enrollment_id IN {{ touched('enrollment') }}
+              UNION ALL
+              SELECT lo_id, email FROM {{ this }}
+              WHERE enrollment_id IN {{ touched('enrollment') }}) AS g
+          WHERE g.lo_id = e.lo_id AND g.email = e.email)
+    {% endif %}
 ),
 
 reasoned AS (

@@ -1,4 +1,4 @@
-{{ config(materialized='table', description='Latest version of every Go1 enrollment, timestamps parsed to UTC, with the learner email joined in from the user account.') }}
+{{ config(materialized='incremental', unique_key='enrollment_id', key_kind='enrollment', description='Latest version of every Go1 enrollment, timestamps parsed to UTC, with the learner email joined in from the user account.') }}
 {{ column('enrollment_id', 'Go1 enrollment id; a re-enrolment is a new id, the old enrollment stays here as it last was.') }}
 {{ column('status', 'Go1 status, trimmed and lower-case: completed, in-progress, not-started, assigned, or any other value Go1 sends.') }}
 {{ column('pass', 'Go1 pass when it is a JSON boolean: true or false; NULL when Go1 leaves it null or out, or sends anything else (see pass_json).') }}
@@ -17,6 +17,12 @@ WITH parsed AS (
                               "status": "VARCHAR", "pass": "JSON",
                               "created_time": "VARCHAR", "updated_time": "VARCHAR"}') AS j
     FROM {{ source('raw', 'go1_enrollments_latest') }} AS e
+    {% if is_incremental() %}
+    -- a micro-run: the enrollments it landed, and those of the learners whose account it did
+    WHERE e.enrollment_id IN {{ touched('enrollment') }}
+       OR e.enrollment_id IN (SELECT enrollment_id FROM {{ this }}
+                              WHERE user_account_id IN {{ touched('user_account') }})
+    {% endif %}
 )
 
 SELECT

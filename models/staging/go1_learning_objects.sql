@@ -1,6 +1,6 @@
-{{ config(materialized='table', description='The current records of every Go1 learning object that has been in My Library (those of the latest run that landed its lo_id; normally one, two are duplicates), flattened, timestamps parsed to UTC, with its place in the latest full listing and the reason it cannot be mapped, if any.') }}
+{{ config(materialized='incremental', unique_key='lo_id', key_kind='learning_object', description='The current records of every Go1 learning object that has been in My Library (those of the latest run that landed its lo_id; normally one, two are duplicates), flattened, timestamps parsed to UTC, with its place in the latest full listing and the reason it cannot be mapped, if any.') }}
 {{ column('lo_id', 'Go1 legacy id (lo_id): the id enrollments and play URLs use; the 360Learning externalId.') }}
-{{ column('in_latest_listing', 'True when the lo_id is in the latest complete My Library listing (published, retired or removed); false means it left My Library.') }}
+{{ column('in_latest_listing', 'True when the lo_id is in the latest complete My Library listing (published, retired or removed), or a webhook micro-run since found it there (raw.go1_library_checks, after content.add or content.remove); false means it left My Library.') }}
 {{ column('lifecycle_state', 'Go1 lifecycle.state: draft, published, retired or removed; the state the object was listed under when the record has none.') }}
 {{ column('updated_at', 'Go1 updated_time parsed to UTC (Go1 writes Z, +00:00 and +0000, with or without milliseconds); DuckDB also reads year 10000, infinity, year 0 and negative years, which are kept here and rejected as timestamp_out_of_range.') }}
 {{ column('_record_hash', 'Identifies the raw version this row was read from (raw.go1_learning_objects._record_hash).') }}
@@ -15,7 +15,7 @@ WHERE lo_id IS NOT NULL AND reject_reason IS DISTINCT FROM 'duplicate_key'
 GROUP BY lo_id HAVING count(*) > 1
 {% endcall %}
 
-WITH latest_listing AS (
+WITH full_listing AS (
     -- The latest extract whose catalog stream succeeded listed all of My Library.
     -- one row per lo_id (one listed under two states would double its record in the join)
     SELECT lo_id, min(listed_state) AS listed_state
@@ -25,6 +25,26 @@ WITH latest_listing AS (
         WHERE stream = 'learning_objects' AND status = 'success'
     )
     GROUP BY lo_id
+),
+
+checked AS (
+    -- What webhook micro-runs learnt since (Go1 said an object joined or left My Library, and
+    -- the listing filtered to it answered): the latest check of each lo_id stands in for the
+    -- full listing's word on it.
+    SELECT lo_id, arg_max(listed_state, (_run_id, _extracted_at)) AS listed_state,
+           arg_max(in_library, (_run_id, _extracted_at)) AS in_library
+    FROM {{ source('raw', 'go1_library_checks') }}
+    WHERE _run_id > coalesce((
+        SELECT max(run_id) FROM {{ source('meta', 'stream_runs') }}
+        WHERE stream = 'learning_objects' AND status = 'success'), 0)
+    GROUP BY lo_id
+),
+
+latest_listing AS (
+    SELECT lo_id, listed_state FROM full_listing
+    WHERE lo_id NOT IN (SELECT lo_id FROM checked)
+    UNION ALL
+    SELECT lo_id, listed_state FROM checked WHERE in_library
 ),
 
 current_records AS (
@@ -40,6 +60,9 @@ current_records AS (
     FROM (
         SELECT rowid AS row_id, lo_id, _run_id, _extracted_at, _record_hash
         FROM {{ source('raw', 'go1_learning_objects') }}
+        {% if is_incremental() %}
+        WHERE lo_id IN {{ touched('learning_object') }}  -- a micro-run: the objects it landed
+        {% endif %}
         QUALIFY _run_id = max(_run_id) OVER (PARTITION BY coalesce(lo_id, _record_hash))
     )
     GROUP BY coalesce(lo_id, _record_hash), lo_id, _record_hash

@@ -1,4 +1,5 @@
-"""The Go1 routes: token, learning objects (offset and scroll paging), enrollments, users.
+"""The Go1 routes: token, learning objects (offset and scroll paging), enrollments, users,
+webhooks.
 
 Behaviour follows ``sandbox/contracts/go1-openapi.yml`` and the contract README, read strictly:
 the sandbox serves only the calls those documents describe, each with the scope Go1 asks for.
@@ -15,6 +16,14 @@ Routes (:data:`ROUTE_SCOPES` is the one list of them, with their scopes); any ot
   contract README's "Users": where a learner's email comes from, and what a webhook delivery's
   details are read with) and ``GET /user-accounts`` (the contract README; its hits are
   ``{"id", "status"}`` only, as public client fixtures show them: no ``user.email``).
+- Webhooks: ``GET /webhooks`` (``{"total", "hits"}``, oldest first), ``POST /webhooks`` (201,
+  the record) and ``PATCH /webhooks/{id}`` (200, the record; ``application/json`` or
+  ``application/merge-patch+json``) from the OpenAPI; ``GET /webhooks/{id}`` (200) and
+  ``DELETE /webhooks/{id}`` (204, no body) from the contract README, which lists
+  ``GET/PATCH/DELETE /webhooks/{id}`` where the OpenAPI has only ``PATCH``. Bodies are checked
+  against the OpenAPI's request schemas (a body before the id it names), records and the
+  deliveries that follow a change are :mod:`sandbox.go1.webhooks`'s; ``secret_key`` is served
+  back in every answer, as the OpenAPI's response schemas say Go1 does.
 
 The enrollment list is ``GET /enrollments`` (:data:`GATEWAY_ENROLLMENTS_PATH`), as Go1's
 published collections and the contract show. The OpenAPI gives that operation its own relative
@@ -24,10 +33,12 @@ document's own location, so it is no evidence for another gateway path. A sandbo
 list answers there and ``GET /enrollments`` answers 404 (``GET /enrollments/{id}`` stays).
 
 Scopes (Go1's scope page; Totara's Go1 plugin asks for the same): ``lo.read`` for learning
-objects, ``enrollment.read`` for enrollments, ``user.read`` for user accounts (``webhook.read``
-and ``webhook.write`` are granted by default too, though no webhook route is served). The scopes
-the token carries are :attr:`Go1App.scopes`, read at each request, so a test that removes one
-changes what tokens already issued may do.
+objects, ``enrollment.read`` for enrollments, ``user.read`` for user accounts, ``webhook.read``
+for ``GET`` on the webhook routes and ``webhook.write`` for the others (the OpenAPI's security
+entries for the documented three; the same split for the README's ``GET``/``DELETE
+/webhooks/{id}``). All five are granted by default. The scopes the token carries are
+:attr:`Go1App.scopes`, read at each request, so a test that removes one changes what tokens
+already issued may do.
 
 Errors are ``{"error_code", "message"}`` (the OpenAPI's shape), except a missing scope. Codes:
 
@@ -45,13 +56,15 @@ Errors are ``{"error_code", "message"}`` (the OpenAPI's shape), except a missing
 400   ``UNSUPPORTED_GRANT_TYPE``   ``grant_type`` other than ``client_credentials``
 400   ``INVALID_PARAMETER``        a query value out of range or outside its enum, an
                                    unparseable date-time, ``retired``/``removed`` combined with
-                                   another state
+                                   another state; a webhook body that is not JSON, not sent as
+                                   a media type its operation takes, or not what its schema
+                                   allows (a member missing, unknown or of the wrong type)
 400   ``RESULT_WINDOW_TOO_LARGE``  ``limit + offset > 10,000`` (offset paging)
 400   ``INVALID_SCROLL_ID``        a ``scroll_id`` that is not one this API could have issued
 404   ``SCROLL_ID_NOT_FOUND``      a scroll id that expired (``scroll_ttl_seconds`` after its
                                    last use) or is unknown
 404   ``USER_ACCOUNT_NOT_FOUND``, ``ENROLLMENT_NOT_FOUND``, ``LEARNING_OBJECT_NOT_FOUND``,
-      ``NOT_FOUND`` (no such route), 405 ``METHOD_NOT_ALLOWED``
+      ``WEBHOOK_NOT_FOUND``, ``NOT_FOUND`` (no such route), 405 ``METHOD_NOT_ALLOWED``
 403   ``FORBIDDEN`` (the ``"403"`` fault only; the OpenAPI documents 403 without a body)
 429   ``TOO_MANY_REQUESTS``; 500 ``INTERNAL_SERVER_ERROR``; 503 ``SERVICE_UNAVAILABLE``;
 502   an HTML page, as a gateway in front of the API sends one (clients must not assume JSON)
@@ -88,6 +101,7 @@ from typing import Any
 from sandbox.go1 import vocab
 from sandbox.go1.store import EnrollmentQuery, Go1Store, LearningObjectQuery
 from sandbox.go1.timefmt import US_PER_SECOND, parse_us
+from sandbox.go1.webhooks import InvalidWebhook, UnknownWebhook, WebhookRegistry
 from sandbox.httpserver import Handler, HttpError, Request, Response, Router
 
 API_VERSION = "2025-01-01"
@@ -107,6 +121,11 @@ ROUTE_SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/enrollments/{id}"): "enrollment.read",
     ("GET", "/user-accounts"): "user.read",
     ("GET", "/user-accounts/{id}"): "user.read",
+    ("GET", "/webhooks"): "webhook.read",
+    ("POST", "/webhooks"): "webhook.write",
+    ("GET", "/webhooks/{id}"): "webhook.read",
+    ("PATCH", "/webhooks/{id}"): "webhook.write",
+    ("DELETE", "/webhooks/{id}"): "webhook.write",
 }
 #: what the integration's token carries unless a test removes some (Go1's scope page)
 DEFAULT_SCOPES = frozenset({"lo.read", "enrollment.read", "user.read", "webhook.read",
@@ -134,10 +153,10 @@ _BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center>
 RAW_RECORD_KINDS = ("learning_object", "enrollment", "user_account")
 
 
-def _served(text: str) -> Response:
-    """A 200 with JSON text as UTF-8; a lone surrogate goes out as its ``\\uXXXX`` escape
-    (``backslashreplace`` spells it exactly so), where plain UTF-8 cannot carry it."""
-    return Response(200, text.encode("utf-8", "backslashreplace"))
+def _served(text: str, status: int = 200) -> Response:
+    """JSON text as UTF-8 (a 200 unless told); a lone surrogate goes out as its ``\\uXXXX``
+    escape (``backslashreplace`` spells it exactly so), where plain UTF-8 cannot carry it."""
+    return Response(status, text.encode("utf-8", "backslashreplace"))
 
 
 def _dumps(value: Any) -> str:
@@ -273,6 +292,8 @@ class Go1App:
         #: by id (kinds: :data:`RAW_RECORD_KINDS`); the record is still filtered and counted
         #: as its data says, so totals and paging stay as they were
         self.raw_records: dict[tuple[str, str], str] = {}
+        #: the portal's webhook subscriptions (``/webhooks``; see :mod:`sandbox.go1.webhooks`)
+        self.webhooks = WebhookRegistry(now_us)
         self._short: _ShortPages | None = None
         self._enrollments_path = _check_enrollments_path(enrollments_path)
         self._tokens: dict[str, int] = {}
@@ -286,6 +307,11 @@ class Go1App:
             ("GET", "/enrollments/{id}"): self.get_enrollment,
             ("GET", "/user-accounts"): self.list_user_accounts,
             ("GET", "/user-accounts/{id}"): self.get_user_account,
+            ("GET", "/webhooks"): self.list_webhooks,
+            ("POST", "/webhooks"): self.create_webhook,
+            ("GET", "/webhooks/{id}"): self.get_webhook,
+            ("PATCH", "/webhooks/{id}"): self.update_webhook,
+            ("DELETE", "/webhooks/{id}"): self.delete_webhook,
         }
         assert handlers.keys() == ROUTE_SCOPES.keys(), "every route needs its ROUTE_SCOPES row"
         self.router = Router()
@@ -537,3 +563,59 @@ class Go1App:
                         f"User account {req.params['id']} not found.")
         return _served(self.raw_records.get(("user_account", req.params["id"]))
                        or _dumps(account))
+
+    # webhooks -------------------------------------------------------------------------
+    @staticmethod
+    def _webhook_body(req: Request, media_types: tuple[str, ...]) -> Any:
+        """The JSON body of a webhook write, sent as one of ``media_types``."""
+        media_type = req.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in media_types:
+            raise _invalid(f"The body must be sent as {' or '.join(media_types)}, "
+                           f"got {media_type or 'no Content-Type'}.")
+        try:
+            return req.json()
+        except ValueError:
+            raise _invalid("The request body is not valid JSON.") from None
+
+    @staticmethod
+    def _webhook_not_found(webhook_id: str) -> HttpError:
+        return error(404, "WEBHOOK_NOT_FOUND", f"Webhook {webhook_id} not found.")
+
+    def list_webhooks(self, req: Request) -> Response:
+        hits = self.webhooks.all()
+        return _served(_dumps({"total": len(hits), "hits": hits}))
+
+    def create_webhook(self, req: Request) -> Response:
+        body = self._webhook_body(req, ("application/json",))
+        try:
+            record = self.webhooks.create(body)
+        except InvalidWebhook as exc:
+            raise _invalid(str(exc)) from None
+        return _served(_dumps(record), 201)
+
+    def get_webhook(self, req: Request) -> Response:
+        """Listed by the contract README, absent from the OpenAPI (see the module docstring)."""
+        try:
+            return _served(_dumps(self.webhooks.get(req.params["id"])))
+        except UnknownWebhook:
+            raise self._webhook_not_found(req.params["id"]) from None
+
+    def update_webhook(self, req: Request) -> Response:
+        """JSON replaces the members sent; merge-patch+json also removes those sent null."""
+        body = self._webhook_body(req, ("application/json", "application/merge-patch+json"))
+        merge = req.headers.get("content-type", "").split(";")[0].strip().lower() == \
+            "application/merge-patch+json"
+        try:
+            return _served(_dumps(self.webhooks.update(req.params["id"], body, merge)))
+        except UnknownWebhook:
+            raise self._webhook_not_found(req.params["id"]) from None
+        except InvalidWebhook as exc:
+            raise _invalid(str(exc)) from None
+
+    def delete_webhook(self, req: Request) -> Response:
+        """Listed by the contract README, absent from the OpenAPI: 204 with no body."""
+        try:
+            self.webhooks.delete(req.params["id"])
+        except UnknownWebhook:
+            raise self._webhook_not_found(req.params["id"]) from None
+        return Response(204, b"")

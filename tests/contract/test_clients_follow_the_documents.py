@@ -24,11 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from commands.microrun import micro_run
 from commands.reconcile import run_reconcile
 from commands.run import run_pipeline
 from extract import Go1Client
 from extract.endpoints import ENDPOINTS as GO1_ENDPOINTS
 from extract.endpoints import ENROLLMENTS_OPENAPI_SERVER_PATH
+from extract.events import EventRef
 from extract.streams import user_accounts
 from go1sync.settings import load_config
 from load.endpoints import ENDPOINTS as L360_ENDPOINTS
@@ -77,8 +79,26 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logs]:
         config = load_config(env=env)
         assert run_pipeline(config).ok
         run_reconcile(config)
+        # webhooks: registered (created, then updated in place), events processed as a
+        # micro-run (a completion, an object that left My Library), checked, removed
+        env.update({"GO1_WEBHOOK_SECRET": "contract-webhook-secret",
+                    "GO1SYNC_WEBHOOK_URL": "http://127.0.0.1:9/go1/webhooks"})
+        config = load_config(env=env)
+        for _ in range(2):
+            registered = run_cli("webhooks", "register", env=env)
+            assert registered.returncode == 0, registered.stderr
+        started = next(e for e, v in go1.enrollments.items() if v["status"] == "in-progress")
+        go1.complete_enrollment(started)
+        go1.remove_from_library(live[1])
+        gone = go1.learning_objects[live[1]]
+        assert micro_run(config, [
+            EventRef("id:e1", "enrollment.complete", started, go1.enrollments[started]["lo_id"]),
+            EventRef("id:e2", "content.remove", gone["id"], live[1])]).ok
         checked = run_cli("check", env=env)
         assert checked.returncode == 0, checked.stdout
+        assert "registered and active" in checked.stdout
+        removed = run_cli("webhooks", "remove", env=env)
+        assert removed.returncode == 0, removed.stderr
         yield Logs(go1.requests, l360.requests)
     finally:
         patch.undo()
@@ -124,6 +144,9 @@ GO1_UNDOCUMENTED_SCOPES: dict[tuple[str, str], str | None] = {
     ("POST", "/oauth/token"): None,
     ("GET", "/user-accounts"): "user.read",
     ("GET", "/user-accounts/{id}"): "user.read",
+    # the contract README lists them (Webhooks); the OpenAPI's webhook operations give the scopes
+    ("GET", "/webhooks/{id}"): "webhook.read",
+    ("DELETE", "/webhooks/{id}"): "webhook.write",
 }
 
 

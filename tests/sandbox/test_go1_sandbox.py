@@ -256,7 +256,7 @@ def test_enrollments_path_moves_the_list_and_enrollments_then_answers_404() -> N
 @pytest.mark.parametrize("path", [
     OPENAPI_SERVER_ENROLLMENTS, "/enrolment/enrollments",  # the OpenAPI's relative servers
     "/users", "/users/1", "/user-accounts/1/enrollments", "/oauth/token",  # GET: POST only
-    "/webhooks", "/portals",  # in the OpenAPI, but not modelled here
+    "/portals",  # in the OpenAPI, but not modelled here
 ])
 def test_routes_the_sandbox_does_not_serve_answer_404_or_405(shared: Go1Sandbox,
                                                              path: str) -> None:

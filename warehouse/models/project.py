@@ -68,6 +68,15 @@ class Model:
     query: exp.Query | None = None
     seed_columns: tuple[SeedColumn, ...] = ()
     line_map: tuple[int, ...] = field(default=(), repr=False)
+    # An incremental model (a table): the key its rows are replaced by, what that key is,
+    # and its query as rendered with is_incremental() true (only the touched keys' rows).
+    unique_key: str | None = None
+    key_kind: str | None = None
+    incremental_query: exp.Query | None = field(default=None, repr=False)
+
+    @property
+    def incremental(self) -> bool:
+        return self.incremental_query is not None
 
     @property
     def qualified(self) -> str:
@@ -144,7 +153,11 @@ def load_project(root: Path, variables: Mapping[str, Any] | None = None) -> Proj
         query = parse_query(rendered.sql, file.where, rendered.line_map)
         _check_described_columns(query, rendered.columns, file.where)
         parents[name] = tuple(rendered.refs)
-        pending[name] = {"rendered": rendered, "query": query}
+        pending[name] = {"rendered": rendered, "query": query, "incremental": None}
+        if rendered.config.get("materialized") == "incremental":
+            again = render_model(text, file.where, relations[name], relations, variables,
+                                 incremental=True)
+            pending[name]["incremental"] = parse_query(again.sql, file.where, again.line_map)
     try:
         order = dependency_order(parents, lambda n: (_STAGE_RANK[files[n].schema], n))
     except CycleError as exc:
@@ -156,7 +169,8 @@ def load_project(root: Path, variables: Mapping[str, Any] | None = None) -> Proj
         if file.schema == SEED_SCHEMA:
             models[name] = _seed(file, info["data"], info["columns"])
         else:
-            models[name] = _model(file, info["rendered"], info["query"], models)
+            models[name] = _model(file, info["rendered"], info["query"], models,
+                                  info["incremental"])
     return Project(root, models, variables)
 
 
@@ -208,8 +222,11 @@ def _seed(file: _File, data: bytes, columns: list[SeedColumn]) -> Model:
     )
 
 
-def _model(file: _File, rendered: Rendered, query: exp.Query, done: Mapping[str, Model]) -> Model:
+def _model(file: _File, rendered: Rendered, query: exp.Query, done: Mapping[str, Model],
+           incremental: exp.Query | None = None) -> Model:
     kind = rendered.config.get("materialized", DEFAULT_KIND[file.schema])
+    if kind == "incremental":
+        kind = "table"  # built whole as a table; a micro-run replaces the touched keys' rows
     description = rendered.config.get("description")
     sources = tuple(f"{schema}.{table}" for schema, table in rendered.sources)
     parents = tuple(rendered.refs)
@@ -225,4 +242,6 @@ def _model(file: _File, rendered: Rendered, query: exp.Query, done: Mapping[str,
         parents=parents, sources=sources, columns=dict(rendered.columns),
         audits=tuple(rendered.audits), description=description, fingerprint=data,
         metadata_fingerprint=metadata, query=query, line_map=tuple(rendered.line_map),
+        unique_key=rendered.config.get("unique_key"), key_kind=rendered.config.get("key_kind"),
+        incremental_query=incremental,
     )

@@ -23,7 +23,12 @@ from warehouse.models.errors import ModelError
 from warehouse.models.sql import literal, parse_query, quoted_table
 
 SOURCE_SCHEMAS = ("raw", "meta")
-MATERIALIZATIONS = ("view", "table")
+MATERIALIZATIONS = ("view", "table", "incremental")
+#: What an incremental model's ``unique_key`` identifies; a micro-run names the keys it touched
+#: of each kind, and each incremental model adds the keys it rebuilt to its own kind.
+KEY_KINDS = ("enrollment", "learning_object", "user_account")
+#: The session's table of touched keys, ``(kind, touched_key)``: ``touched(kind)`` reads it.
+TOUCHED_TABLE = "temp.touched_keys"
 _MARK = re.compile("\x1e(\\d+)\x1f")
 _MISSING = object()
 
@@ -95,8 +100,9 @@ class _Calls:
     """The jinja functions of one model file, bound to it so their errors can name it."""
 
     def __init__(self, where: str, this: str, relations: Mapping[str, str],
-                 variables: Mapping[str, Any]) -> None:
+                 variables: Mapping[str, Any], incremental: bool = False) -> None:
         self.where, self.this = where, this
+        self.incremental = incremental
         self.relations, self.variables = relations, variables
         self.refs: list[str] = []
         self.data_refs: list[str] = []
@@ -110,7 +116,22 @@ class _Calls:
     def functions(self) -> dict[str, Callable[..., Any] | str]:
         return {"ref": self.ref, "source": self.source, "var": self.var,
                 "config": self.set_config, "column": self.column, "audit": self.audit,
-                "audit_query": self.audit_query, "this": self.this}
+                "audit_query": self.audit_query, "this": self.this,
+                "is_incremental": self.is_incremental, "touched": self.touched}
+
+    def is_incremental(self) -> bool:
+        """dbt's idea: true when this rendering rebuilds only the keys a micro-run touched
+        (the model's table exists, built by this version of the model)."""
+        if self.config.get("materialized") != "incremental":
+            raise self._fail("is_incremental() needs config(materialized='incremental')")
+        return self.incremental
+
+    def touched(self, kind: str) -> str:
+        """The keys of ``kind`` the micro-run touched (and the incremental models upstream
+        rebuilt), as a subquery: ``WHERE x IN {{ touched('enrollment') }}``."""
+        if kind not in KEY_KINDS:
+            raise self._fail(f"touched({kind!r}): a kind is one of {', '.join(KEY_KINDS)}")
+        return f"(SELECT touched_key FROM {TOUCHED_TABLE} WHERE kind = {literal(kind)})"
 
     def _fail(self, message: str) -> ModelError:
         return ModelError(f"{self.where}: {message}")
@@ -157,12 +178,20 @@ class _Calls:
         return literal(value)
 
     def set_config(self, **options: Any) -> str:
-        unknown = set(options) - {"materialized", "description"}
+        unknown = set(options) - {"materialized", "description", "unique_key", "key_kind"}
         if unknown:
             raise self._fail(f"config() does not take {', '.join(sorted(unknown))}")
         materialized = options.get("materialized")
         if materialized is not None and materialized not in MATERIALIZATIONS:
-            raise self._fail(f"config(materialized={materialized!r}): use 'view' or 'table'")
+            raise self._fail(f"config(materialized={materialized!r}): use 'view', 'table' or "
+                             "'incremental'")
+        if materialized == "incremental":
+            key, kind = options.get("unique_key"), options.get("key_kind")
+            if not isinstance(key, str) or not key or kind not in KEY_KINDS:
+                raise self._fail("config(materialized='incremental') needs unique_key='column' "
+                                 f"and key_kind= one of {', '.join(KEY_KINDS)}")
+        elif "unique_key" in options or "key_kind" in options:
+            raise self._fail("unique_key and key_kind are for materialized='incremental'")
         description = options.get("description")
         if description is not None and not isinstance(description, str):
             raise self._fail("config(description=...) must be a string")
@@ -207,9 +236,10 @@ class _Calls:
 
 
 def render_model(text: str, where: str, this: str, relations: Mapping[str, str],
-                 variables: Mapping[str, Any]) -> Rendered:
-    """Render a model file's text; ``relations`` maps every model and seed to its table."""
-    calls = _Calls(where, this, relations, variables)
+                 variables: Mapping[str, Any], *, incremental: bool = False) -> Rendered:
+    """Render a model file's text; ``relations`` maps every model and seed to its table.
+    ``incremental``: the rendering in which ``is_incremental()`` is true."""
+    calls = _Calls(where, this, relations, variables, incremental)
     try:
         output = _ENV.from_string(text).render(calls.functions())
     except jinja2.TemplateSyntaxError as exc:

@@ -7,7 +7,7 @@ marts the loader reads are always the output of one complete, audited run.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import suppress
 
 import duckdb
@@ -16,17 +16,20 @@ from warehouse.models.audits import Audit, describe_failure, run_audit
 from warehouse.models.errors import AuditFailure, ModelError
 from warehouse.models.history import last_fingerprints, record_audits, record_models
 from warehouse.models.project import Model, Project
+from warehouse.models.rendering import TOUCHED_TABLE
 from warehouse.models.results import AuditResult, ModelResult, RunResult
 from warehouse.models.sql import (
     comment_column_statement,
     comment_relation_statement,
     create_statement,
+    increment_statements,
 )
 
 
 def run_project(con: duckdb.DuckDBPyConnection, project: Project, run_id: int,
                 select: Iterable[str] | None = None, *,
-                with_upstream: bool = True) -> RunResult:
+                with_upstream: bool = True,
+                touched: Mapping[str, Collection[str]] | None = None) -> RunResult:
     """Materialise the project (or ``select`` and its upstream, or ``select`` alone when not
     ``with_upstream``: a benchmark that builds the marts itself), audit it, record it, commit.
 
@@ -34,13 +37,21 @@ def run_project(con: duckdb.DuckDBPyConnection, project: Project, run_id: int,
     when a blocking audit finds rows; in both cases nothing of the run stays, except the
     failing audits' rows in ``meta.audit_results`` so ``status`` can say why the run stopped.
     """
-    chosen = project.selection(set(select) if select is not None else None,
-                               with_upstream=with_upstream)
-    _check_sources(con, chosen)
     previous = last_fingerprints(con)
+    if touched is not None and _can_increment(con, project, previous):
+        chosen = [m for m in project.models.values() if m.incremental]
+    else:
+        touched = None
+        chosen = project.selection(set(select) if select is not None else None,
+                                   with_upstream=with_upstream)
+    _check_sources(con, chosen)
     con.execute("BEGIN TRANSACTION")
     try:
-        built = [_materialise(con, model, previous) for model in chosen]
+        if touched is None:
+            built = [_materialise(con, model, previous) for model in chosen]
+        else:
+            _fill_touched(con, touched)
+            built = [_increment(con, model) for model in chosen]
         audits = [_audit(con, model, audit) for model in chosen for audit in model.audits]
         result = RunResult(run_id, [built_one for _, built_one, _ in built], audits)
         failed = result.failed_audits
@@ -63,6 +74,51 @@ def run_project(con: duckdb.DuckDBPyConnection, project: Project, run_id: int,
         + " | ".join(describe_failure(a) for a in blocking),
         sorted(failed, key=lambda a: not a.blocking),
     )
+
+
+def _can_increment(con: duckdb.DuckDBPyConnection, project: Project,
+                   previous: dict[str, str]) -> bool:
+    """A micro-run replaces rows only where every model is the version that built the
+    warehouse's tables: a model edited since, or a table missing, means a full build (the
+    rows it did not touch would be the old version's)."""
+    if any(previous.get(m.name) != m.fingerprint for m in project.models.values()
+           if m.kind != "seed"):
+        return False
+    tables = {(str(s), str(t)) for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()}
+    return all((m.schema, m.name) in tables for m in project.models.values() if m.incremental)
+
+
+def _fill_touched(con: duckdb.DuckDBPyConnection,
+                  touched: Mapping[str, Collection[str]]) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED_TABLE.split('.')[-1]} "
+                "(kind VARCHAR, touched_key VARCHAR)")
+    for kind, keys in touched.items():
+        if keys:
+            con.execute(f"INSERT INTO {TOUCHED_TABLE} SELECT ?, unnest(?)",
+                        [kind, sorted(set(map(str, keys)))])
+
+
+def _increment(con: duckdb.DuckDBPyConnection,
+               model: Model) -> tuple[Model, ModelResult, str]:
+    """Replace the rows of the keys the micro-run touched: build the model's incremental
+    query, delete the touched keys' rows and those the new rows replace, insert the new rows,
+    and add their keys to the touched ones, so the models downstream rebuild them too."""
+    started = time.perf_counter()
+    assert model.incremental_query is not None and model.unique_key and model.key_kind
+    statements = increment_statements(model.schema, model.name, model.unique_key,
+                                      model.key_kind, model.incremental_query, TOUCHED_TABLE)
+    try:
+        for statement in statements:
+            con.execute(statement)
+        row = con.execute(f"SELECT count(*) FROM {model.table}").fetchone()
+        rows = int(row[0]) if row else 0
+    except duckdb.Error as exc:
+        raise ModelError(f"{model.where} (incremental): {_first_lines(exc)}") from None
+    result = ModelResult(model.name, model.kind, rows, time.perf_counter() - started,
+                         model.fingerprint, model.metadata_fingerprint, False)
+    return model, result, ";\n".join(statements)
 
 
 def _check_sources(con: duckdb.DuckDBPyConnection, chosen: list[Model]) -> None:

@@ -105,6 +105,26 @@ def create_statement(schema: str, name: str, kind: str, query: exp.Query) -> str
     return create.sql(dialect=DIALECT, pretty=True)
 
 
+def increment_statements(schema: str, name: str, key: str, kind: str, query: exp.Query,
+                         touched: str) -> list[str]:
+    """An incremental model's delete+insert, built from the tree: the new rows into a temp
+    table, out with the touched keys' rows and those the new rows replace, in with the new
+    rows, their keys added to the touched ones of ``kind``."""
+    target = table(schema, name).sql(dialect=DIALECT)
+    batch = exp.to_identifier(f"_increment_{name}", quoted=True).sql(dialect=DIALECT)
+    column = exp.to_identifier(key, quoted=True).sql(dialect=DIALECT)
+    kind_literal = exp.Literal.string(kind).sql(dialect=DIALECT)
+    return [
+        f"CREATE OR REPLACE TEMP TABLE {batch} AS {query.sql(dialect=DIALECT)}",
+        f"DELETE FROM {target} WHERE {column} IN (SELECT touched_key FROM {touched} "
+        f"WHERE kind = {kind_literal}) OR {column} IN (SELECT {column} FROM {batch})",
+        f"INSERT INTO {target} BY NAME SELECT * FROM {batch}",
+        f"INSERT INTO {touched} SELECT DISTINCT {kind_literal}, CAST({column} AS VARCHAR) "
+        f"FROM {batch} WHERE {column} IS NOT NULL",
+        f"DROP TABLE {batch}",
+    ]
+
+
 def comment_column_statement(schema: str, name: str, column: str, text: str) -> str:
     target = exp.column(column, table=name, db=schema, quoted=True)
     comment = exp.Comment(this=target, kind="COLUMN", expression=exp.Literal.string(text))

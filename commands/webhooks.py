@@ -1,0 +1,204 @@
+"""``python cli.py webhooks register | list | remove | serve``: Go1 events within seconds.
+
+The receiver (``webhooks/``) stores each verified delivery in the inbox, a folder beside the
+warehouse that needs no lock of the warehouse's (a scheduled run may hold it for minutes); the
+worker here takes the inbox's pending events, lets them gather for ``batch_seconds``, and
+processes them as one micro-run (``commands/microrun.py``). A micro-run that fails leaves its
+events pending and is tried again after a backoff that doubles up to :data:`MAX_BACKOFF`; one
+that finds the warehouse held by a run waits for it (up to :data:`LOCK_WAIT`), then goes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from commands.microrun import micro_run
+from commands.report import RunReport
+from extract.client import Go1Client
+from extract.events import EventRef
+from extract.subscriptions import Registered, Webhook, find, list_webhooks, register, remove
+from go1sync.errors import Go1SyncError
+from go1sync.settings import Config
+from go1sync.webhooks.inbox import Inbox, StoredEvent
+from go1sync.webhooks.receiver import ReceiverApp
+from go1sync.webhooks.server import ReceiverServer
+
+MAX_BACKOFF = 300.0  # seconds between tries of a failing micro-run, at most
+LOCK_WAIT = 60.0  # how long a micro-run waits for a run holding the warehouse, per try
+MAX_BATCH = 5000  # events in one micro-run; more wait for the next
+IDLE_POLL = 1.0  # seconds between looks at the inbox when nothing woke the worker
+
+
+class WebhookError(Go1SyncError):
+    """The receiver cannot start: its address or its inbox."""
+
+
+def _client(config: Config) -> Go1Client:
+    return Go1Client(config.go1(), limits=config.http_limits())
+
+
+def register_webhook(config: Config) -> Registered:
+    url, secret = config.webhook_public_url(), config.webhook_secret_required()
+    with _client(config) as client:
+        return register(client, url, secret.reveal())
+
+
+def portal_webhooks(config: Config) -> list[Webhook]:
+    with _client(config) as client:
+        return list_webhooks(client)
+
+
+@dataclass(frozen=True)
+class Removed:
+    webhook_id: str
+    how: str  # deleted | deactivated
+
+
+def remove_webhook(config: Config, webhook_id: str | None) -> Removed:
+    """Remove ``webhook_id``, or go1sync's own webhook (the one calling the public URL)."""
+    with _client(config) as client:
+        if webhook_id is None:
+            url = config.webhook_public_url()
+            found = find(client, url)
+            if found is None:
+                raise Go1SyncError(f"the portal has no webhook calling {url}: nothing to "
+                                   "remove (see `webhooks list`)")
+            webhook_id = found.id
+        return Removed(webhook_id, remove(client, webhook_id))
+
+
+def event_refs(stored: Sequence[StoredEvent]) -> list[EventRef]:
+    return [EventRef(s.keys[0], s.event.event_type, s.event.object_id, s.event.lo_id,
+                     s.event.sent, _parsed(s.event.received_at)) for s in stored]
+
+
+def _parsed(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class Worker:
+    """Takes the inbox's pending events as micro-runs until ``stop`` is set."""
+
+    def __init__(self, config: Config, inbox: Inbox, batch_seconds: float,
+                 log: Callable[[str], None], *,
+                 describe: Callable[[RunReport], str] = lambda report: "done",
+                 run: Callable[[Config, Sequence[EventRef], float], RunReport] = micro_run,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._config = config
+        self._inbox = inbox
+        self._batch_seconds = batch_seconds
+        self._log = log
+        self._describe = describe
+        self._run = run
+        self._clock = clock
+        self._wake = threading.Event()
+        self.failures = 0  # in a row, since the last micro-run that went through
+        self.runs = 0
+
+    def wake(self) -> None:
+        """A new event is stored (the receiver's ``on_stored``)."""
+        self._wake.set()
+
+    def run_until(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if not self._inbox.pending():
+                self._wake.wait(IDLE_POLL)  # the inbox is also read: another process appends
+                self._wake.clear()
+                continue
+            stop.wait(self._batch_seconds)  # let the burst gather; a stop cuts it short
+            if stop.is_set():
+                return
+            self._wake.clear()
+            self.once()
+            if self.failures:
+                delay = min(MAX_BACKOFF, 2.0 ** self.failures)
+                self._log(f"webhooks: trying the {self._pending_count()} pending event(s) "
+                          f"again in {delay:.0f} s")
+                stop.wait(delay)
+
+    def _pending_count(self) -> int:
+        return self._inbox.counts()[0]
+
+    def once(self) -> RunReport | None:
+        """One micro-run over the pending events (at most :data:`MAX_BATCH`)."""
+        batch = self._inbox.pending()[:MAX_BATCH]
+        if not batch:
+            return None
+        started = self._clock()
+        try:
+            report = self._run(self._config, event_refs(batch), LOCK_WAIT)
+        except Go1SyncError as exc:
+            self.failures += 1
+            self._log(f"webhooks: micro-run of {len(batch)} event(s) failed: {exc}")
+            return None
+        self._inbox.mark_done(key for stored in batch for key in stored.keys)
+        self._inbox.compact()
+        self.failures = 0 if report.ok else self.failures + 1
+        self.runs += 1
+        self._log(f"webhooks: run {report.run_id}: {len(batch)} event(s), "
+                  f"{self._describe(report)} in {self._clock() - started:.1f} s"
+                  + ("" if report.ok else f" ({'; '.join(report.problems())})"))
+        return report
+
+
+@dataclass
+class Receiving:
+    """The receiver and its worker, running in the background until :meth:`stop`."""
+
+    server: ReceiverServer
+    worker: Worker
+    inbox: Inbox
+    thread: threading.Thread
+    stopping: threading.Event
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        """Stop taking deliveries, let a micro-run in progress finish, close the inbox."""
+        self.server.stop()
+        self.stopping.set()
+        self.thread.join()
+        self.inbox.close()
+
+
+def start_receiving(config: Config, listen: tuple[str, int] | None = None,
+                    batch_seconds: float | None = None,
+                    log: Callable[[str], None] = print,
+                    describe: Callable[[RunReport], str] = lambda report: "done") -> Receiving:
+    """Check the settings, open the inbox, start the worker and the receiver."""
+    secret = config.webhook_secret_required()
+    config.go1()
+    config.l360()  # fail now, not at the first event, on a missing setting
+    host, port = listen or config.webhook_listen()
+    batch = config.webhook_batch_seconds() if batch_seconds is None else batch_seconds
+    try:
+        inbox = Inbox(config.inbox_path()).open()
+    except OSError as exc:
+        raise WebhookError(f"cannot open the webhook inbox {config.inbox_path()}: "
+                           f"{exc.strerror or exc}") from None
+    worker = Worker(config, inbox, batch, log, describe=describe)
+    app = ReceiverApp(inbox, secret.reveal(), on_stored=worker.wake)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    server = ReceiverServer(app, address)
+    try:
+        server.start()
+    except OSError as exc:  # webhooks.server.ListenError: in use, not this machine's
+        inbox.close()
+        raise WebhookError(str(exc)) from None
+    except BaseException:
+        inbox.close()
+        raise
+    stopping = threading.Event()
+    thread = threading.Thread(target=worker.run_until, args=(stopping,),
+                              name="go1sync-webhook-worker", daemon=True)
+    thread.start()
+    return Receiving(server, worker, inbox, thread, stopping)
