@@ -13,22 +13,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from commands import stages
-from commands.push import planned_share_groups
 from commands.report import RunReport
 from extract.events import EventRef
 from go1sync.settings import Config
 from load.push import ALL_PARTS
+from warehouse.models import Project
 from warehouse.session import run_session
 from warehouse.transform import project_for
 
 COMMAND = "webhook"  # meta.runs.command of a micro-run
 
 
-def micro_run(config: Config, events: Sequence[EventRef], lock_wait: float = 0.0) -> RunReport:
+def micro_run(config: Config, events: Sequence[EventRef], lock_wait: float = 0.0,
+              project: Project | None = None) -> RunReport:
     """Process ``events`` (those a micro-run already processed are not read again, but what
-    they landed is mapped and pushed: a micro-run that failed after landing is finished)."""
+    they landed is mapped and pushed: a micro-run that failed after landing is finished).
+
+    ``project``: the models, loaded once by a long-lived worker (rendering and parsing them
+    takes about a second). No plan is counted: the push reads the same change models, and
+    counting them whole would cost a micro-run more than its transform."""
     go1, l360, limits = config.go1(), config.l360(), config.http_limits()
-    project = project_for(config)
+    project = project or project_for(config)
     path = config.warehouse_path()
     types = sorted({e.event_type for e in events})
     options = {"events": len(events), "event_types": types}
@@ -36,6 +41,5 @@ def micro_run(config: Config, events: Sequence[EventRef], lock_wait: float = 0.0
         report = RunReport(COMMAND, session.run_id, path)
         touched = stages.land_events(session, report, go1, events, limits=limits)
         stages.transform(session, report, project, touched=touched)
-        stages.plan(session, report, planned_share_groups(config))
         stages.push_changes(session, report, l360, ALL_PARTS, limits=limits)
         return stages.finish(session, report)

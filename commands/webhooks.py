@@ -5,11 +5,13 @@ warehouse that needs no lock of the warehouse's (a scheduled run may hold it for
 worker here takes the inbox's pending events, lets them gather for ``batch_seconds``, and
 processes them as one micro-run (``commands/microrun.py``). A micro-run that fails leaves its
 events pending and is tried again after a backoff that doubles up to :data:`MAX_BACKOFF`; one
-that finds the warehouse held by a run waits for it (up to :data:`LOCK_WAIT`), then goes.
+that finds the warehouse held by a run is no failure: the worker looks again every
+:data:`LOCK_POLL` seconds and goes once the run is over (a stop request is heard meanwhile).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,9 +28,13 @@ from go1sync.settings import Config
 from go1sync.webhooks.inbox import Inbox, StoredEvent
 from go1sync.webhooks.receiver import ReceiverApp
 from go1sync.webhooks.server import ReceiverServer
+from warehouse.lock import RunInProgress
+from warehouse.models import Project
+from warehouse.transform import project_for
 
+log = logging.getLogger("go1sync.webhooks")
 MAX_BACKOFF = 300.0  # seconds between tries of a failing micro-run, at most
-LOCK_WAIT = 60.0  # how long a micro-run waits for a run holding the warehouse, per try
+LOCK_POLL = 2.0  # seconds between looks at a warehouse another run holds
 MAX_BATCH = 5000  # events in one micro-run; more wait for the next
 IDLE_POLL = 1.0  # seconds between looks at the inbox when nothing woke the worker
 
@@ -89,7 +95,7 @@ class Worker:
     def __init__(self, config: Config, inbox: Inbox, batch_seconds: float,
                  log: Callable[[str], None], *,
                  describe: Callable[[RunReport], str] = lambda report: "done",
-                 run: Callable[[Config, Sequence[EventRef], float], RunReport] = micro_run,
+                 run: Callable[..., RunReport] = micro_run,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
         self._inbox = inbox
@@ -99,7 +105,9 @@ class Worker:
         self._run = run
         self._clock = clock
         self._wake = threading.Event()
+        self._project: Project | None = None  # the models, loaded at the first micro-run
         self.failures = 0  # in a row, since the last micro-run that went through
+        self.waiting_for_run = False  # another run holds the warehouse
         self.runs = 0
 
     def wake(self) -> None:
@@ -112,13 +120,16 @@ class Worker:
                 self._wake.wait(IDLE_POLL)  # the inbox is also read: another process appends
                 self._wake.clear()
                 continue
-            stop.wait(self._batch_seconds)  # let the burst gather; a stop cuts it short
+            if not self.waiting_for_run:
+                stop.wait(self._batch_seconds)  # let the burst gather; a stop cuts it short
             if stop.is_set():
                 return
             self._wake.clear()
             self.once()
-            if self.failures:
-                delay = min(MAX_BACKOFF, 2.0 ** self.failures)
+            if self.waiting_for_run:
+                stop.wait(LOCK_POLL)
+            elif self.failures:
+                delay = min(MAX_BACKOFF, 2.0 ** (self.failures - 1))
                 self._log(f"webhooks: trying the {self._pending_count()} pending event(s) "
                           f"again in {delay:.0f} s")
                 stop.wait(delay)
@@ -133,11 +144,27 @@ class Worker:
             return None
         started = self._clock()
         try:
-            report = self._run(self._config, event_refs(batch), LOCK_WAIT)
+            if self._project is None:
+                self._project = project_for(self._config)
+            report = self._run(self._config, event_refs(batch), 0.0, self._project)
+        except RunInProgress as exc:
+            if not self.waiting_for_run:
+                self._log(f"webhooks: {len(batch)} event(s) wait: {exc}")
+            self.waiting_for_run = True
+            return None
         except Go1SyncError as exc:
             self.failures += 1
+            self.waiting_for_run = False
             self._log(f"webhooks: micro-run of {len(batch)} event(s) failed: {exc}")
             return None
+        except Exception as exc:  # a bug: logged with its traceback, the worker goes on
+            self.failures += 1
+            self.waiting_for_run = False
+            log.exception("the webhook worker's micro-run failed")
+            self._log(f"webhooks: micro-run of {len(batch)} event(s) failed unexpectedly: "
+                      f"{type(exc).__name__}: {exc}")
+            return None
+        self.waiting_for_run = False
         self._inbox.mark_done(key for stored in batch for key in stored.keys)
         self._inbox.compact()
         self.failures = 0 if report.ok else self.failures + 1

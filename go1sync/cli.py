@@ -781,7 +781,8 @@ def demo(warehouse_path: str) -> None:
 
     Extracts from a seeded Go1 stand-in and maps it (transform), changes Go1 (a course
     finished, a course retired, a title edited), does both again, and prints what each run
-    landed and mapped, and how to look at it.
+    landed and mapped, and how to look at it. Then a learner finishes a course with the
+    webhook receiver up, and the demo prints the seconds until 360Learning shows it.
     """
     from pathlib import Path
 
@@ -801,12 +802,23 @@ def demo(warehouse_path: str) -> None:
         click.echo("pushed to 360Learning: " + (", ".join(
             f"{c.succeeded:,} {kind}" + (f" ({c.failed:,} failed)" if c.failed else "")
             for kind, c in pushed.items()) or "nothing new"))
+    live = report.near_real_time
+    if live is not None:
+        click.secho("\nNear real time (Go1 webhooks)", bold=True)
+        if live.seconds is None:
+            click.echo(f"{live.change}: 360Learning did not show it within the demo's wait")
+        else:
+            click.echo(f"{live.change}: the attempt was closed in 360Learning {live.seconds:.1f} "
+                       f"s later (signed delivery, {live.batch_seconds:g} s batch, micro-run, "
+                       "push)")
     click.secho("\nLook at the warehouse (read only; --format csv or json for files):",
                 bold=True)
     for title, command in query_hints(console.program(), report.warehouse):
         click.echo(f"  # {title}\n  {command}")
     if not all(demo_run.run.ok for demo_run in report.runs):
         _fail("a demo run failed", EXIT_FAILED)
+    if live is not None and live.seconds is None:
+        _fail("the demo's webhook step did not reach 360Learning", EXIT_FAILED)
 
 
 

@@ -192,13 +192,11 @@ def in_words(kind: str, counts: Mapping[str, int]) -> str:
 
 def micro_run(report: RunReport) -> str:
     """A webhook micro-run in words, for its log line: what it sent."""
-    if report.plan is None:
-        return "nothing to send"
-    parts = [f"courses: {in_words('course', report.plan.courses)}"] if report.plan.courses \
-        else []
-    if report.plan.attempts:
-        parts.append(f"attempts: {in_words('attempt', report.plan.attempts)}")
-    return "; ".join(parts) or "nothing to send"
+    counts = report.pushed.counts if report.pushed is not None else {}
+    sent = [f"{c.succeeded:,} {kind.replace('_', ' ')}"
+            + (f" ({c.failed:,} failed)" if c.failed else "")
+            for kind, c in counts.items() if c.sent]
+    return "sent " + ", ".join(sent) if sent else "nothing to send"
 
 
 def wait_for_stop() -> str:
@@ -350,6 +348,10 @@ def summarize(counts: Mapping[str, Any]) -> str:
 
 
 def status(found: Status) -> None:
+    if found.inbox is not None:
+        waiting, done = found.inbox
+        heading("webhook inbox")
+        click.echo(f"  {waiting:,} event(s) waiting for a micro-run, {done:,} processed")
     if found.in_progress is not None:
         run = found.in_progress
         heading("run in progress")

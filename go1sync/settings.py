@@ -382,6 +382,12 @@ class HttpLimits:
     retry_after_setting: ClassVar[str] = _BY_KEY["http.max_retry_after_seconds"].env
 
 
+def inbox_beside(warehouse: Path) -> Path:
+    """The webhook inbox of a warehouse: a folder beside it (not inside it: the receiver
+    stores events while another process holds the warehouse)."""
+    return warehouse.with_name(warehouse.name + ".inbox")
+
+
 def _missing(setting: Setting) -> SettingsError:
     return SettingsError(f"missing setting {setting.env} ({setting.help}): set the environment "
                          f"variable or '{setting.key}' in the config file")
@@ -478,10 +484,7 @@ class Config:
         return Path(self.get("warehouse.path"))
 
     def inbox_path(self) -> Path:
-        """The webhook inbox: a folder beside the warehouse (not inside it: the receiver
-        stores events while another process holds the warehouse)."""
-        path = self.warehouse_path()
-        return path.with_name(path.name + ".inbox")
+        return inbox_beside(self.warehouse_path())
 
     def webhook_secret(self) -> Secret | None:
         """``GO1_WEBHOOK_SECRET``, or None when unset (no receiver)."""

@@ -32,6 +32,10 @@ log = logging.getLogger("go1sync.warehouse")
 POLL_SECONDS = 1.0
 
 
+class RunInProgress(WarehouseError):
+    """Another go1sync process holds the warehouse: nothing is wrong, it is busy."""
+
+
 class RunLock:
     """``wait``: seconds to wait for a run in progress to finish before giving up (0: none)."""
 
@@ -73,7 +77,7 @@ class RunLock:
                 if left <= 0:
                     os.close(fd)
                     waited = f"; waited {self.wait:.0f}s for it" if self.wait > 0 else ""
-                    raise WarehouseError(f"another run is in progress ({holder}){waited}") \
+                    raise RunInProgress(f"another run is in progress ({holder}){waited}") \
                         from None
                 if not told:
                     log.warning("another run is in progress (%s): waiting up to %ds for it "

@@ -34,6 +34,8 @@ class Status:
     without_account_total: int = 0
     # the run writing the warehouse now, as its lock file tells (then nothing else is known)
     in_progress: dict[str, Any] | None = None
+    # the webhook inbox beside the warehouse: (events waiting, events done), None: no inbox
+    inbox: tuple[int, int] | None = None
 
 
 def _has(con: Any, schema: str, table: str) -> bool:
