@@ -21,6 +21,7 @@ from commands.report import RunReport
 from extract.runner import StreamOutcome
 from extract.streams import StreamStats
 from go1sync.progress import Progress
+from go1sync.tables import Column, echo_table
 from load.changes import Plan
 from load.result import KindCount, PushResult
 from warehouse.models import RunResult, short_fingerprint
@@ -106,30 +107,30 @@ def rebuilt(result: Rebuilt) -> None:
 
 
 def streams(outcomes: Sequence[StreamOutcome]) -> None:
-    header = f"{'stream':<17} {'status':<8} {'requests':>9} {'pages':>8} {'read':>10} " \
-             f"{'landed':>10} {'seconds':>8}"
-    click.echo(header)
+    echo_table(
+        [Column("stream"), Column("status"), Column("requests", True), Column("pages", True),
+         Column("read", True), Column("landed", True), Column("seconds", True)],
+        [[o.stats.stream, ("ok", "green") if o.ok else ("FAILED", "bold red"),
+          f"{o.stats.requests:,}", f"{o.stats.pages:,}", f"{o.stats.records_read:,}",
+          f"{o.stats.records_landed:,}", f"{o.seconds:.1f}"] for o in outcomes])
     for o in outcomes:
-        s = o.stats
-        status = click.style(f"{'ok' if o.ok else 'FAILED':<8}", fg="green" if o.ok else "red")
-        click.echo(f"{s.stream:<17} {status} {s.requests:>9,} {s.pages:>8,} "
-                   f"{s.records_read:>10,} {s.records_landed:>10,} {o.seconds:>8.1f}")
-        for note in s.notes:
-            click.echo(f"  {s.stream}: {note}")
+        for note in o.stats.notes:
+            click.echo(f"  {o.stats.stream}: {note}")
         if o.error:
-            click.secho(f"  {s.stream}: {o.error}", fg="red")
+            click.secho(f"  {o.stats.stream}: {o.error}", fg="red")
 
 
 def models(result: RunResult, schemas: Mapping[str, str] | None = None) -> None:
     """Rows and time per model, each named ``schema.name`` when ``schemas`` says (so
     ``reconcile.differences`` reads as reconcile's comparison, not as the mapping's)."""
     schemas = schemas or {}
-    click.echo(f"{'model':<34} {'kind':<6} {'rows':>10} {'seconds':>8}  fingerprint")
-    for m in result.models:
-        changed = click.style(" (changed)", fg="yellow") if m.changed else ""
-        name = f"{schemas[m.name]}.{m.name}" if m.name in schemas else m.name
-        click.echo(f"{name:<34} {m.kind:<6} {m.rows:>10,} {m.seconds:>8.2f}  "
-                   f"{short_fingerprint(m.fingerprint)}{changed}")
+    echo_table(
+        [Column("model"), Column("kind"), Column("rows", True), Column("seconds", True),
+         Column("fingerprint")],
+        [[f"{schemas[m.name]}.{m.name}" if m.name in schemas else m.name, m.kind,
+          f"{m.rows:,}", f"{m.seconds:.2f}",
+          (f"{short_fingerprint(m.fingerprint)} (changed)", "yellow") if m.changed
+          else short_fingerprint(m.fingerprint)] for m in result.models])
     audit_warnings(result)
 
 
@@ -227,12 +228,11 @@ def plan_summary(plan: Plan) -> None:
 
 
 def plan(result: Plan) -> None:
-    click.echo(f"{'kind':<10} {'operation':<13} {'rows':>9}  examples")
-    for kind, counts in (("course", result.courses), ("attempt", result.attempts),
-                         ("share", result.shares)):
-        for op in sorted(counts):
-            sample = ", ".join(result.samples.get(f"{kind} {op}", []))
-            click.echo(f"{kind:<10} {op:<13} {counts[op]:>9,}  {sample}".rstrip())
+    echo_table(
+        [Column("kind"), Column("operation"), Column("rows", True), Column("examples")],
+        [[kind, op, f"{counts[op]:,}", ", ".join(result.samples.get(f"{kind} {op}", []))]
+         for kind, counts in (("course", result.courses), ("attempt", result.attempts),
+                              ("share", result.shares)) for op in sorted(counts)])
     click.echo(f"unchanged: {result.unchanged_courses:,} course(s), "
                f"{result.unchanged_attempts:,} attempt(s)")
     if result.never_pushed_courses:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import urllib3
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -108,6 +110,31 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     err = "".join(seen) + err
     assert server.returncode == 0, err
     assert "serving the schedule" in err
+
+
+def test_serve_with_a_webhook_secret_runs_the_receiver_too_and_stops_both(
+        tmp_path: Path) -> None:
+    settings = env(GO1_CLIENT_ID="x", GO1_CLIENT_SECRET="y", L360_CLIENT_ID="x",
+                   L360_CLIENT_SECRET="y", L360_GROUP_IDS="a" * 24,
+                   L360_ADMIN_EMAIL="admin@acme.com", GO1_PORTAL_URL="https://acme.mygo1.com",
+                   GO1SYNC_WAREHOUSE=str(tmp_path / "w.duckdb"),
+                   GO1_WEBHOOK_SECRET="serve-test-secret", GO1SYNC_WEBHOOK_LISTEN="127.0.0.1:0")
+    server = subprocess.Popen([sys.executable, "cli.py", "serve"], cwd=ROOT, env=settings,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert server.stderr is not None
+    seen: list[str] = []
+    while not seen or ("scheduler started" not in seen[-1] and seen[-1]):
+        seen.append(server.stderr.readline())
+    url = next(line.split(" on ", 1)[1].strip() for line in seen
+               if line.startswith("receiving Go1 webhooks on "))
+    health = urllib3.request("GET", url.replace("/go1/webhooks", "/healthz"), timeout=5)
+    assert health.status == 200 and health.json() == {"status": "ok", "pending": 0}
+    server.send_signal(signal.SIGTERM)
+    out, err = server.communicate(timeout=20)
+    err = "".join(seen) + err
+    assert server.returncode == 0, err
+    assert err.rstrip().splitlines()[-1] == "webhook receiver stopped"
+    assert "serve-test-secret" not in out + err
 
 
 def test_serve_refuses_to_start_without_its_settings(tmp_path: Path) -> None:

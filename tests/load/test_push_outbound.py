@@ -129,9 +129,16 @@ def plan_total(stdout: str) -> tuple[str, int]:
     return last, int(last.split()[0].replace(",", ""))
 
 
-def plan_row(kind: str, operation: str, rows: int) -> str:
-    """A row of plan's table that has no examples (shares have none)."""
-    return f"{kind:<10} {operation:<13} {rows:>9,}"
+def plan_rows(stdout: str) -> dict[tuple[str, str], int]:
+    """plan's table: (kind, operation) -> rows, read by column (the widths follow the
+    content)."""
+    rows = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] in ("course", "attempt", "share") \
+                and parts[2].replace(",", "").isdigit():
+            rows[(parts[0], parts[1])] = int(parts[2].replace(",", ""))
+    return rows
 
 
 def push_table(stdout: str) -> dict[str, list[int]]:
@@ -159,9 +166,9 @@ def test_the_plan_total_is_what_push_sends_sharing_included(go1: Go1Sandbox,
         planned = run_cli("plan", env=env)
         assert planned.returncode == 0, planned.stderr
         lines = planned.stdout.splitlines()
-        adds = int(next(x for x in lines if x.startswith("course     add")).split()[2])
-        attempts = int(next(x for x in lines if x.startswith("attempt    new")).split()[2])
-        assert plan_row("share", "add", 4 * adds) in lines
+        table_rows = plan_rows(planned.stdout)
+        adds, attempts = table_rows[("course", "add")], table_rows[("attempt", "new")]
+        assert table_rows[("share", "add")] == 4 * adds
         assert f"{4 * adds:,} of the shares are of courses this push adds: sent once " \
                "360Learning gives their ids" in lines
         last, total = plan_total(planned.stdout)
@@ -194,8 +201,8 @@ def test_the_plan_total_is_what_push_sends_sharing_included(go1: Go1Sandbox,
         lines = planned.stdout.splitlines()
         # the new course: 2 shares (one group left); the third group's 2 shares of every course
         # 360Learning holds: removed (the archived one stays shared, as it was)
-        assert plan_row("share", "add", 2) in lines
-        assert plan_row("share", "remove", 2 * adds) in lines
+        assert plan_rows(planned.stdout)[("share", "add")] == 2
+        assert plan_rows(planned.stdout)[("share", "remove")] == 2 * adds
         _, total = plan_total(planned.stdout)
         pushed = run_cli("push", env=two_groups)
         assert pushed.returncode == 0, pushed.stderr
