@@ -21,7 +21,6 @@ from typing import Any
 
 import click
 
-from extract.streams import STREAMS
 from extract.timestamps import TimestampError, parse_since
 from go1sync import __version__, console, logs
 from go1sync.console import fail as _fail
@@ -37,6 +36,28 @@ SCHEDULED_LOCK_WAIT = 3600
 INTERRUPTED = ("interrupted: what was committed is kept (each stream lands in its own "
                "transaction with its cursor; every row sent is in the push ledger), and the "
                "next run settles what this one left open")
+
+
+def stream_names() -> list[str]:
+    from extract.streams import STREAMS
+
+    return list(STREAMS)
+
+
+class StreamChoice(click.Choice):
+    """The streams, read from ``extract.streams`` when the option is used or shown, not when
+    the CLI starts: that import loads the HTTP client and DuckDB."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return stream_names()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
 
 
 def os_error_line(exc: OSError) -> str:
@@ -236,7 +257,7 @@ def _scheduled(config: Config) -> Config:
 @click.option("--since", type=SinceType(),
               help="Re-read enrollments updated since this instant (2026-11-01 or "
                    "2026-11-01T08:00:00+01:00) instead of from the stored cursor.")
-@click.option("--stream", "streams", multiple=True, type=click.Choice(list(STREAMS)),
+@click.option("--stream", "streams", multiple=True, type=StreamChoice(),
               help="Extract only this stream (repeatable). Default: all three.")
 @click.pass_context
 def extract(ctx: click.Context, since: datetime | None, streams: Sequence[str]) -> None:
@@ -248,7 +269,7 @@ def extract(ctx: click.Context, since: datetime | None, streams: Sequence[str]) 
     from commands.extract import run_extract
 
     with Progress() as bars:
-        report = run_extract(_config(ctx), list(streams) or list(STREAMS), since,
+        report = run_extract(_config(ctx), list(streams) or stream_names(), since,
                              console.stream_progress(bars))
     console.streams(report.streams)
     console.footer(report)

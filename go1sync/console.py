@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from commands.check import Check
-from commands.report import RunReport
-from extract.runner import StreamOutcome
-from extract.streams import StreamStats
-from go1sync.progress import Progress
 from go1sync.tables import Column, echo_table
-from load.changes import Plan
-from load.result import KindCount, PushResult
-from warehouse.models import RunResult, short_fingerprint
-from warehouse.status import Status
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: `--help` and `--version` import none of the stages
+    from commands.check import Check
+    from commands.report import RunReport
+    from extract.runner import StreamOutcome
+    from extract.streams import StreamStats
+    from go1sync.progress import Progress
+    from load.changes import Plan
+    from load.result import KindCount, PushResult
     from reconcile.rebuild import Rebuilt
+    from warehouse.models import RunResult
+    from warehouse.status import Status
 
 
 CHECKOUT_PROGRAM = "python cli.py"
@@ -123,6 +123,8 @@ def streams(outcomes: Sequence[StreamOutcome]) -> None:
 def models(result: RunResult, schemas: Mapping[str, str] | None = None) -> None:
     """Rows and time per model, each named ``schema.name`` when ``schemas`` says (so
     ``reconcile.differences`` reads as reconcile's comparison, not as the mapping's)."""
+    from warehouse.models import short_fingerprint
+
     schemas = schemas or {}
     echo_table(
         [Column("model"), Column("kind"), Column("rows", True), Column("seconds", True),
