@@ -439,10 +439,11 @@ def serve(ctx: click.Context) -> None:
         from commands.webhooks import start_receiving
 
         receiving = start_receiving(config, log=_log_line, describe=console.micro_run)
-        click.echo(f"receiving Go1 webhooks on {receiving.url}/go1/webhooks", err=True)
     click.echo("serving the schedule; Ctrl-C or SIGTERM stops it", err=True)
+    # said once the scheduler's signal handlers are in place, after its "started" line
+    also = [f"receiving Go1 webhooks on {receiving.url}/go1/webhooks"] if receiving else []
     try:
-        Scheduler(jobs(config), run_job, log=_log_line).run_forever()
+        Scheduler(jobs(config), run_job, log=_log_line, started=also).run_forever()
     finally:
         if receiving is not None:
             receiving.stop()
@@ -542,10 +543,10 @@ def webhooks_serve(ctx: click.Context, listen: tuple[str, int] | None,
 
     receiving = start_receiving(_config(ctx), listen, batch_seconds, log=_log_line,
                                 describe=console.micro_run)
-    click.echo(f"receiving Go1 webhooks on {receiving.url}/go1/webhooks; Ctrl-C or SIGTERM "
-               "stops it", err=True)
     try:
-        signalled = console.wait_for_stop()
+        signalled = console.wait_for_stop(ready=lambda: click.echo(
+            f"receiving Go1 webhooks on {receiving.url}/go1/webhooks; Ctrl-C or SIGTERM "
+            "stops it", err=True))
     finally:
         receiving.stop()
     click.echo(f"received {signalled}: webhook receiver stopped", err=True)

@@ -202,9 +202,11 @@ def micro_run(report: RunReport) -> str:
     return "sent " + ", ".join(sent) if sent else "nothing to send"
 
 
-def wait_for_stop() -> str:
-    """Block until SIGTERM or SIGINT (Ctrl-C); the signal's name. The handlers only note the
-    signal, and the previous ones are back on return."""
+def wait_for_stop(ready: Callable[[], None] = lambda: None) -> str:
+    """Block until SIGTERM or SIGINT (Ctrl-C); the signal's name. ``ready`` runs once the
+    handlers are in place (it says the process can be stopped: said earlier, a SIGTERM could
+    still kill it). The handlers only note the signal; the previous ones are back on
+    return."""
     stop = threading.Event()
     caught: list[str] = []
 
@@ -214,6 +216,7 @@ def wait_for_stop() -> str:
 
     previous = {sig: signal.signal(sig, note) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        ready()
         while not stop.wait(1.0):
             pass
     finally:

@@ -437,6 +437,7 @@ class Scheduler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] | None = None,
         log: Callable[[str], None] = print,
+        started: Sequence[str] = (),
     ) -> None:
         _check_jobs(jobs)
         if not jobs:
@@ -446,6 +447,7 @@ class Scheduler:
         self._clock = clock
         self._sleep = sleep
         self._log = log
+        self._started = tuple(started)  # lines logged after "scheduler started"
         self._stopping = threading.Event()
         self._signal: str | None = None
         self._workers: dict[str, threading.Thread] = {}
@@ -470,6 +472,8 @@ class Scheduler:
         upcoming = next_firings(self._jobs, last, 1)[0]
         self._log(f"scheduler started: {_describe(self._jobs)}; next: {upcoming.job} at "
                   f"{_stamp(upcoming)}")
+        for line in self._started:
+            self._log(line)
         while not self._stopping.is_set():
             upcoming = next_firings(self._jobs, last, 1)[0]
             if not self._wait_until(upcoming.at_utc):

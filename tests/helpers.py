@@ -15,15 +15,19 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """``python cli.py ARGS`` from the repository, with only the given go1sync settings: the
-    caller's own GO1_*, GO1SYNC_* and L360_* variables are left out."""
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without its own GO1_*, GO1SYNC_* and L360_* variables, plus
+    ``extra``: a child process sees only the settings a test gives it."""
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT,
-                          env={**clean, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
+    return {**clean, **(extra or {})}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None,
+            timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``python cli.py ARGS`` from the repository, with only the given go1sync settings."""
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env=clean_env(env),
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def readings(config: Config) -> dict[str, str]:

@@ -125,6 +125,7 @@ def test_serve_with_a_webhook_secret_runs_the_receiver_too_and_stops_both(
     seen: list[str] = []
     while not seen or ("scheduler started" not in seen[-1] and seen[-1]):
         seen.append(server.stderr.readline())
+    seen.append(server.stderr.readline())  # the receiver's line, once the handlers are in place
     url = next(line.split(" on ", 1)[1].strip() for line in seen
                if line.startswith("receiving Go1 webhooks on "))
     health = urllib3.request("GET", url.replace("/go1/webhooks", "/healthz"), timeout=5)
