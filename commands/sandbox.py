@@ -13,6 +13,7 @@ import fcntl
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,12 +133,15 @@ def serve_sandboxes(host: str, go1_port: int, l360_port: int, seed: Go1Seed,
     return Served(go1, l360, path, time.monotonic() - began, claim)
 
 
-def wait_until_stopped(served: Served) -> None:
-    """Until Ctrl-C or SIGTERM (how a service manager or a script stops it)."""
+def wait_until_stopped(served: Served, ready: Callable[[], None] = lambda: None) -> None:
+    """Until Ctrl-C or SIGTERM (how a service manager or a script stops it). ``ready`` runs
+    once the handler is in place: what it prints may be read as "ready", and a SIGTERM sent
+    on reading it must find the handler, not Python's default (exit -15)."""
     def stop(signum: int, frame: object) -> None:
         served.go1.stop()  # wait() below returns once the server has stopped
 
     signal.signal(signal.SIGTERM, stop)
+    ready()
     try:
         served.go1.wait()
     except KeyboardInterrupt:

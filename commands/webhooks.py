@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from commands.microrun import micro_run
 from commands.report import RunReport
@@ -83,10 +83,12 @@ def event_refs(stored: Sequence[StoredEvent]) -> list[EventRef]:
 
 
 def _parsed(text: str) -> datetime | None:
+    """The receiver's ``received_at`` (ISO 8601, UTC), or None when it cannot be read."""
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Worker:
@@ -116,12 +118,15 @@ class Worker:
 
     def run_until(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            if not self._inbox.pending():
+            pending = self._inbox.pending()
+            if not pending:
                 self._wake.wait(IDLE_POLL)  # the inbox is also read: another process appends
                 self._wake.clear()
                 continue
             if not self.waiting_for_run:
-                stop.wait(self._batch_seconds)  # let the burst gather; a stop cuts it short
+                # let the burst gather, for batch_seconds from its oldest event's arrival (one
+                # that came during the last micro-run has waited already); a stop cuts it short
+                stop.wait(self._gathering_left(pending[0]))
             if stop.is_set():
                 return
             self._wake.clear()
@@ -133,6 +138,11 @@ class Worker:
                 self._log(f"webhooks: trying the {self._pending_count()} pending event(s) "
                           f"again in {delay:.0f} s")
                 stop.wait(delay)
+
+    def _gathering_left(self, oldest: StoredEvent) -> float:
+        arrived = _parsed(oldest.event.received_at)
+        waited = (datetime.now(UTC) - arrived).total_seconds() if arrived else 0.0
+        return min(self._batch_seconds, max(0.0, self._batch_seconds - waited))
 
     def _pending_count(self) -> int:
         return self._inbox.counts()[0]

@@ -5,9 +5,10 @@ the contract README says: ``GET /enrollments/{id}`` and the learner's ``GET
 /user-accounts/{id}`` for an enrollment event, ``GET /learning-objects/{id}`` for a content
 event. An object joins or leaves My Library with ``content.add`` and ``content.remove``: then
 the listing, filtered to the object's id and its lifecycle state, says whether it is there
-now (``raw.go1_library_checks``). The learner's account is read again for each enrollment
-event, as the scheduled stream does for a learner active in its run: the attempt about to be
-pushed goes to their current email.
+now (``raw.go1_library_checks``). A learner's account is read when the warehouse has none
+with an email (a new learner, say): the attempt about to be pushed needs it. An email changed
+since is the scheduled statistics run's to find, as it reads every learner active in its run;
+reading each event's learner again would double a burst's requests to Go1.
 
 Everything lands in the caller's transaction, with the same landing (and the same "drop what is
 not new") as the streams, so an event Go1 repeats, or one about a record a scheduled run has
@@ -112,12 +113,24 @@ def _enrollments(ctx: StreamContext, stats: StreamStats, ids: Iterable[str]) -> 
     return missing
 
 
+# The learners of the enrollments a micro-run landed whose account the warehouse lacks, or
+# holds without an email: those a micro-run reads ("if needed", issue 13). A learner's new
+# email is the scheduled statistics run's to find (it reads every learner active in its run).
+_ACCOUNTS_NEEDED = """
+SELECT DISTINCT e.record ->> '$.user_account_id' AS id
+FROM raw.go1_enrollments AS e
+LEFT JOIN raw.go1_user_accounts_latest AS a
+       ON a.user_account_id = e.record ->> '$.user_account_id'
+WHERE e._run_id = $run_id AND id IS NOT NULL
+  AND (a.user_account_id IS NULL OR nullif(trim(a.record ->> '$.user.email'), '') IS NULL)
+ORDER BY id
+"""
+
+
 def _accounts(ctx: StreamContext, stats: StreamStats) -> None:
-    """The learners of the enrollments just landed, read again for their current email."""
-    ids = [str(r[0]) for r in ctx.con.execute(
-        "SELECT DISTINCT record ->> '$.user_account_id' FROM raw.go1_enrollments "
-        "WHERE _run_id = ? AND record ->> '$.user_account_id' IS NOT NULL ORDER BY 1",
-        [ctx.run_id]).fetchall()]
+    """The learners of the enrollments just landed whose email the warehouse lacks."""
+    ids = [str(r[0]) for r in ctx.con.execute(_ACCOUNTS_NEEDED,
+                                              {"run_id": ctx.run_id}).fetchall()]
     lander = Lander(ctx, USER_ACCOUNTS, stats, hits_path=WHOLE_BODY)
 
     def on_page(page: Page) -> None:
@@ -174,11 +187,12 @@ def _checks(ctx: StreamContext, stats: StreamStats, events: Sequence[EventRef],
         listed = any(isinstance(h, dict) and str(h.get("lo_id")) == lo_id
                      for h in hits_of(page))
         rows.append((lo_id, state, listed))
-    if rows:
-        now = datetime.now(UTC)
-        con.executemany(
-            "INSERT INTO raw.go1_library_checks VALUES (?, ?, ?, ?, ?)",
-            [[run_id, now, lo_id, state, listed] for lo_id, state, listed in rows])
+    if rows:  # one set-based insert: executemany runs row by row
+        con.execute(
+            "INSERT INTO raw.go1_library_checks SELECT $run, $at, unnest($ids), "
+            "unnest($states), unnest($listed)",
+            {"run": run_id, "at": datetime.now(UTC), "ids": [r[0] for r in rows],
+             "states": [r[1] for r in rows], "listed": [r[2] for r in rows]})
 
 
 def _latest_object(ctx: StreamContext, ref: str) -> dict[str, Any] | None:
@@ -206,10 +220,16 @@ def record_events(con: duckdb.DuckDBPyConnection, run_id: int, events: Sequence[
     if not events:
         return
     now = datetime.now(UTC)
-    con.executemany(
-        "INSERT OR IGNORE INTO meta.webhook_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[e.key, run_id, e.event_type, e.object_id, e.lo_id, e.sent, e.received_at or now, now,
-          outcomes.get(e.key, "ignored")] for e in events])
+    # one set-based insert: executemany runs row by row (5,000 events took 37 s)
+    con.execute(
+        "INSERT OR IGNORE INTO meta.webhook_events SELECT unnest($keys), $run, unnest($types), "
+        "unnest($objects), unnest($los), unnest($sent), unnest($received), $now, "
+        "unnest($outcomes)",
+        {"keys": [e.key for e in events], "run": run_id,
+         "types": [e.event_type for e in events], "objects": [e.object_id for e in events],
+         "los": [e.lo_id for e in events], "sent": [e.sent for e in events],
+         "received": [e.received_at or now for e in events], "now": now,
+         "outcomes": [outcomes.get(e.key, "ignored") for e in events]})
 
 
 def processed(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> set[str]:

@@ -127,8 +127,9 @@ def _run_one(ctx: StreamContext, name: str) -> StreamOutcome:
 
 def record_stream(con: duckdb.DuckDBPyConnection, run_id: int, stats: StreamStats, status: str,
             started: datetime, error: str | None) -> None:
+    # the time now, not now(): DuckDB's now() is the transaction's start, the stream's own
     con.execute(
-        "INSERT INTO meta.stream_runs VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, stats.stream, status, started, stats.requests, stats.pages,
+        "INSERT INTO meta.stream_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, stats.stream, status, started, datetime.now(UTC), stats.requests, stats.pages,
          stats.records_read, stats.records_landed, stats.window_from, stats.window_to, error],
     )

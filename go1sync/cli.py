@@ -907,14 +907,16 @@ def sandbox(host: str, go1_port: int, l360_port: int, seed: int, learning_object
                         enrollments=enrollments)
     served = serve_sandboxes(host, go1_port, l360_port, seed_spec, latency_ms,
                              Path(warehouse_path))
-    click.echo(f"# Go1 sandbox on {served.go1.url} ({learning_objects:,} learning objects, "
-               f"{users:,} users, {enrollments:,} enrollments), 360Learning sandbox on "
-               f"{served.l360.url}, warehouse {served.warehouse} (emptied); ready in "
-               f"{served.seconds:.1f}s")
-    for name, value in served.env().items():
-        click.echo(f"export {name}={shlex.quote(value)}")
-    click.echo("# Ctrl-C (or SIGTERM) stops them.", err=True)
-    wait_until_stopped(served)
+    def ready() -> None:
+        click.echo(f"# Go1 sandbox on {served.go1.url} ({learning_objects:,} learning objects, "
+                   f"{users:,} users, {enrollments:,} enrollments), 360Learning sandbox on "
+                   f"{served.l360.url}, warehouse {served.warehouse} (emptied); ready in "
+                   f"{served.seconds:.1f}s")
+        for name, value in served.env().items():
+            click.echo(f"export {name}={shlex.quote(value)}")
+        click.echo("# Ctrl-C (or SIGTERM) stops them.", err=True)
+
+    wait_until_stopped(served, ready)
 
 
 if __name__ == "__main__":

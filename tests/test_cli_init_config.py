@@ -22,7 +22,8 @@ def test_init_writes_every_setting_commented_out_with_its_help_and_default(
     text = target.read_text(encoding="utf-8")
     # valid TOML that changes nothing as written: every value is commented out
     assert tomllib.loads(text) == {section: {} for section in
-                                   ("go1", "l360", "schedule", "models", "warehouse", "http")}
+                                   ("go1", "l360", "schedule", "models", "warehouse", "http",
+                                    "webhooks")}
     config = load_config(target, env={})
     assert {config.origin(s.key)[1] for s in SETTINGS} == {"default"}
     lines = text.splitlines()

@@ -4,7 +4,29 @@
 {{ audit('unique', columns=['enrollment_id']) }}
 {{ audit('not_null', columns=['outcome']) }}
 
-WITH checked AS (
+WITH
+{% if is_incremental() %}
+-- A micro-run rebuilds the enrollments it touched, those of the objects it touched (now
+-- synced or not), and every enrollment that shares a learner and an object with a touched
+-- one, as it is now and as it was: the duplicate_key ranking below is over those groups.
+touched_groups AS (
+    SELECT lo_id, email FROM {{ ref('go1_enrollments') }}
+    WHERE enrollment_id IN {{ touched('enrollment') }}
+    UNION
+    SELECT lo_id, email FROM {{ this }} WHERE enrollment_id IN {{ touched('enrollment') }}
+),
+
+rebuilt AS (
+    SELECT enrollment_id FROM {{ ref('go1_enrollments') }}
+    WHERE enrollment_id IN {{ touched('enrollment') }}
+       OR lo_id IN {{ touched('learning_object') }}
+    UNION
+    SELECT e.enrollment_id FROM {{ ref('go1_enrollments') }} AS e
+    JOIN touched_groups AS g ON g.lo_id = e.lo_id AND g.email = e.email
+),
+{% endif %}
+
+checked AS (
     SELECT
         e.*,
         c.external_id IS NOT NULL AS content_synced,
@@ -16,18 +38,7 @@ WITH checked AS (
     CROSS JOIN {{ ref('timestamp_bounds') }} AS b
     LEFT JOIN {{ ref('content_360') }} AS c ON c.external_id = e.lo_id
     {% if is_incremental() %}
-    -- a micro-run: the enrollments it touched, those of the objects it touched (now synced or
-    -- not), and every enrollment that shares a learner and an object with a touched one, as
-    -- it is now and as it was (the duplicate_key ranking below is over those groups)
-    WHERE e.enrollment_id IN {{ touched('enrollment') }}
-       OR e.lo_id IN {{ touched('learning_object') }}
-       OR EXISTS (SELECT 1 FROM (
-              SELECT lo_id, email FROM {{ ref('go1_enrollments') }}
-              WHERE enrollment_id IN {{ touched('enrollment') }}
-              UNION ALL
-              SELECT lo_id, email FROM {{ this }}
-              WHERE enrollment_id IN {{ touched('enrollment') }}) AS g
-          WHERE g.lo_id = e.lo_id AND g.email = e.email)
+    WHERE e.enrollment_id IN (SELECT enrollment_id FROM rebuilt)
     {% endif %}
 ),
 

@@ -16,12 +16,21 @@ WITH parsed AS (
         from_json(e.record, '{"lo_id": "VARCHAR", "user_account_id": "VARCHAR",
                               "status": "VARCHAR", "pass": "JSON",
                               "created_time": "VARCHAR", "updated_time": "VARCHAR"}') AS j
-    FROM {{ source('raw', 'go1_enrollments_latest') }} AS e
     {% if is_incremental() %}
-    -- a micro-run: the enrollments it landed, and those of the learners whose account it did
-    WHERE e.enrollment_id IN {{ touched('enrollment') }}
-       OR e.enrollment_id IN (SELECT enrollment_id FROM {{ this }}
-                              WHERE user_account_id IN {{ touched('user_account') }})
+    -- A micro-run: the latest version of the enrollments it landed, and of those of the
+    -- learners whose account it landed. The rule of raw.go1_enrollments_latest (arg_max on
+    -- _run_id, _extracted_at), applied to those keys only: through the view, every version
+    -- of every enrollment is grouped first (0.3 s of a micro-run at 500,000).
+    FROM {{ source('raw', 'go1_enrollments') }} AS e
+    WHERE e.rowid IN (
+        SELECT arg_max(rowid, (_run_id, _extracted_at))
+        FROM {{ source('raw', 'go1_enrollments') }}
+        WHERE enrollment_id IN {{ touched('enrollment') }}
+           OR enrollment_id IN (SELECT enrollment_id FROM {{ this }}
+                                WHERE user_account_id IN {{ touched('user_account') }})
+        GROUP BY enrollment_id)
+    {% else %}
+    FROM {{ source('raw', 'go1_enrollments_latest') }} AS e
     {% endif %}
 )
 

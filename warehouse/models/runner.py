@@ -6,11 +6,13 @@ marts the loader reads are always the output of one complete, audited run.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Collection, Iterable, Mapping
 from contextlib import suppress
 
 import duckdb
+from sqlglot import exp
 
 from warehouse.models.audits import Audit, describe_failure, run_audit
 from warehouse.models.errors import AuditFailure, ModelError
@@ -49,10 +51,13 @@ def run_project(con: duckdb.DuckDBPyConnection, project: Project, run_id: int,
     try:
         if touched is None:
             built = [_materialise(con, model, previous) for model in chosen]
+            audits = [_audit(con, model, audit) for model in chosen for audit in model.audits]
         else:
             _fill_touched(con, touched)
             built = [_increment(con, model) for model in chosen]
-        audits = [_audit(con, model, audit) for model in chosen for audit in model.audits]
+            # the rows a micro-run replaced are audited; the others passed when they were built
+            audits = [_audit(con, model, scoped_audit(audit, model)) for model in chosen
+                      for audit in model.audits]
         result = RunResult(run_id, [built_one for _, built_one, _ in built], audits)
         failed = result.failed_audits
         if not any(a.blocking for a in failed):
@@ -88,6 +93,27 @@ def _can_increment(con: duckdb.DuckDBPyConnection, project: Project,
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database()").fetchall()}
     return all((m.schema, m.name) in tables for m in project.models.values() if m.incremental)
+
+
+def scoped_audit(audit: Audit, model: Model) -> Audit:
+    """``audit`` over the rows of the keys a micro-run touched: each reference to the model's
+    own table reads only those rows (its unique audits are on its key, so this is sound).
+    Other tables an audit reads (a relationship's parent) stay whole."""
+    assert model.unique_key and model.key_kind
+    keep = exp.column(model.unique_key, quoted=True).isin(
+        query=exp.select("touched_key").from_(TOUCHED_TABLE).where(
+            exp.column("kind").eq(exp.Literal.string(model.key_kind))))
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name == model.name and node.db == model.schema:
+            rows = exp.select("*").from_(exp.table_(model.name, db=model.schema, quoted=True))
+            alias = exp.TableAlias(this=exp.to_identifier(node.alias or model.name, quoted=True))
+            return exp.Subquery(this=rows.where(keep), alias=alias)
+        return node
+
+    scoped = audit.query.transform(swap)
+    assert isinstance(scoped, exp.Query)
+    return dataclasses.replace(audit, query=scoped)
 
 
 def _fill_touched(con: duckdb.DuckDBPyConnection,
