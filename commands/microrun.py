@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from commands import stages
 from commands.report import RunReport
-from extract.events import EventRef
+from extract.events import CONTENT_EVENTS, EventRef
 from go1sync.settings import Config
 from load.push import ALL_PARTS
 from warehouse.models import Project
@@ -22,6 +22,13 @@ from warehouse.session import run_session
 from warehouse.transform import project_for
 
 COMMAND = "webhook"  # meta.runs.command of a micro-run
+
+
+def _parts(events: Sequence[EventRef]) -> frozenset[str]:
+    """Enrollment events change attempts only; a content event changes a course (and may let
+    the attempts of a course just created go)."""
+    return ALL_PARTS if any(e.event_type in CONTENT_EVENTS for e in events) else \
+        frozenset({"attempts"})
 
 
 def micro_run(config: Config, events: Sequence[EventRef], lock_wait: float = 0.0,
@@ -41,5 +48,5 @@ def micro_run(config: Config, events: Sequence[EventRef], lock_wait: float = 0.0
         report = RunReport(COMMAND, session.run_id, path)
         touched = stages.land_events(session, report, go1, events, limits=limits)
         stages.transform(session, report, project, touched=touched)
-        stages.push_changes(session, report, l360, ALL_PARTS, limits=limits)
+        stages.push_changes(session, report, l360, _parts(events), limits=limits)
         return stages.finish(session, report)

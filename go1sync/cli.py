@@ -438,7 +438,8 @@ def serve(ctx: click.Context) -> None:
     if config.webhook_secret() is not None:  # the receiver too, beside the schedule
         from commands.webhooks import start_receiving
 
-        receiving = start_receiving(config, log=_log_line, describe=console.micro_run)
+        receiving = start_receiving(config, log=_log_line, describe=console.micro_run,
+                                    worker_process=True)
     click.echo("serving the schedule; Ctrl-C or SIGTERM stops it", err=True)
     # said once the scheduler's signal handlers are in place, after its "started" line
     also = [f"receiving Go1 webhooks on {receiving.url}/go1/webhooks"] if receiving else []
@@ -542,7 +543,7 @@ def webhooks_serve(ctx: click.Context, listen: tuple[str, int] | None,
     from commands.webhooks import start_receiving
 
     receiving = start_receiving(_config(ctx), listen, batch_seconds, log=_log_line,
-                                describe=console.micro_run)
+                                describe=console.micro_run, worker_process=True)
     try:
         signalled = console.wait_for_stop(ready=lambda: click.echo(
             f"receiving Go1 webhooks on {receiving.url}/go1/webhooks; Ctrl-C or SIGTERM "

@@ -235,8 +235,8 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     if courses:
         _set_share_groups(con, share_groups(integration_settings.group_ids), run_id)
         _record_rejects(con, result, run_id)
-    work = (courses and _count(con, _COURSE_WORK)
-            or attempts and _count(con, _ATTEMPTS_MAY_GO))
+    may_go = _count(con, _ATTEMPTS_MAY_GO) if attempts else 0  # counted once: a full diff
+    work = (courses and _count(con, _COURSE_WORK)) or may_go
     if not work:
         _count_held(con, result, attempts, run_id)
         return result  # nothing new: no write call at all
@@ -251,8 +251,10 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     if courses:
         _push_courses(con, client, pusher, result, run_id, integration, courses_path)
         _sync_shares(con, runner, result, run_id)
+        if any(c.succeeded for c in result.counts.values()):  # courses it created may have
+            may_go = _count(con, _ATTEMPTS_MAY_GO)            # let their attempts go
     if attempts:
-        if _count(con, _ATTEMPTS_MAY_GO):
+        if may_go:
             # Learners are matched against 360Learning's users as they are now: a user
             # created since the last push unblocks the attempts that waited for it.
             land_users(con, client, run_id)

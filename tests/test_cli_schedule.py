@@ -121,17 +121,22 @@ def test_serve_with_a_webhook_secret_runs_the_receiver_too_and_stops_both(
                    GO1_WEBHOOK_SECRET="serve-test-secret", GO1SYNC_WEBHOOK_LISTEN="127.0.0.1:0")
     server = subprocess.Popen([sys.executable, "cli.py", "serve"], cwd=ROOT, env=settings,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert server.stderr is not None
-    seen: list[str] = []
-    while not seen or ("scheduler started" not in seen[-1] and seen[-1]):
-        seen.append(server.stderr.readline())
-    seen.append(server.stderr.readline())  # the receiver's line, once the handlers are in place
-    url = next(line.split(" on ", 1)[1].strip() for line in seen
-               if line.startswith("receiving Go1 webhooks on "))
-    health = urllib3.request("GET", url.replace("/go1/webhooks", "/healthz"), timeout=5)
-    assert health.status == 200 and health.json() == {"status": "ok", "pending": 0}
-    server.send_signal(signal.SIGTERM)
-    out, err = server.communicate(timeout=20)
+    try:
+        assert server.stderr is not None
+        seen: list[str] = []
+        while not seen or ("scheduler started" not in seen[-1] and seen[-1]):
+            seen.append(server.stderr.readline())
+        seen.append(server.stderr.readline())  # the receiver's, once the handlers are in place
+        url = next(line.split(" on ", 1)[1].strip() for line in seen
+                   if line.startswith("receiving Go1 webhooks on "))
+        health = urllib3.request("GET", url.replace("/go1/webhooks", "/healthz"), timeout=5)
+        assert health.status == 200 and health.json() == {"status": "ok", "pending": 0}
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=20)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
     err = "".join(seen) + err
     assert server.returncode == 0, err
     assert err.rstrip().splitlines()[-1] == "webhook receiver stopped"

@@ -55,6 +55,9 @@ SEEN = "seen.jsonl"
 LOCK = "inbox.lock"
 #: ``events.jsonl`` is compacted past this size even when some of its events are pending.
 COMPACT_BYTES = 16 * 1024 * 1024
+#: ... and when at least this many of its events are done and they outnumber the pending ones
+#: (under a steady stream of events the file never empties, and each look at it grew).
+COMPACT_DONE = 1000
 #: How long the keys of a processed event still make its repeats duplicates.
 KEEP_SEEN_SECONDS = 30 * 86400.0
 
@@ -109,6 +112,11 @@ class Inbox:
         self._tails: dict[str, _Tail] = {}
         self._seen: set[str] = set()
         self._warned: set[tuple[str, int]] = set()
+        # what the readers have read of each file: (which file, bytes consumed, its lines),
+        # and the events parsed from events.jsonl by offset
+        self._read_lock = threading.Lock()
+        self._followed: dict[str, tuple[_Ident, int, list[_Line]]] = {}
+        self._parsed: dict[int, StoredEvent] = {}
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -152,8 +160,9 @@ class Inbox:
 
     def compact(self, force: bool = False) -> bool:
         """Rewrite ``events.jsonl`` to hold only the pending events, when every event in it
-        is done or it is over ``compact_bytes`` (or ``force``), moving the keys of the done
-        ones to ``seen.jsonl``. True when it rewrote the files."""
+        is done, or it is over ``compact_bytes``, or :data:`COMPACT_DONE` of its events are
+        done and outnumber the pending ones (or ``force``), moving the keys of the done ones
+        to ``seen.jsonl``. True when it rewrote the files."""
         with self._lock:
             self._open()
             with self._flocked():
@@ -165,7 +174,8 @@ class Inbox:
                 size = _size(self.directory / EVENTS)
                 if not finished and not done_lines:
                     return False
-                if pending and size <= self.compact_bytes and not force:
+                if pending and size <= self.compact_bytes and not force \
+                        and len(finished) < max(COMPACT_DONE, len(pending)):
                     return False
                 cutoff = None if self.keep_seen is None else self._clock() - self.keep_seen
                 seen = [line.raw for line in self._read(SEEN)
@@ -205,21 +215,63 @@ class Inbox:
     # -- reading (no lock: another process may be appending) ---------------------------------
 
     def pending(self) -> list[StoredEvent]:
-        """The events stored and not yet done, in the order they arrived, read afresh from
-        the files (another process may have appended or compacted since)."""
-        done = {key for line in self._read(DONE) for key in line.keys}
-        return [StoredEvent(event=Event.from_envelope(line.record["event"],
-                                                      str(line.record.get("received_at", ""))),
-                            keys=line.keys, offset=line.offset)
-                for line in self._read(EVENTS) if done.isdisjoint(line.keys)]
+        """The events stored and not yet done, in the order they arrived, as the files are now
+        (another process may have appended or compacted since). Only what was appended since
+        the last look is read and parsed: the worker asks every second, and parsing a whole
+        file of thousands of events each time held the interpreter from the receiver's
+        threads (their answers waited)."""
+        with self._read_lock:
+            done = {key for line in self._follow(DONE) for key in line.keys}
+            events = self._follow(EVENTS)
+            return [self._stored(line) for line in events if done.isdisjoint(line.keys)]
 
     def counts(self) -> tuple[int, int]:
         """``(pending, done)``: events waiting, and events processed that the inbox still
         remembers (done in ``events.jsonl`` or compacted into ``seen.jsonl``)."""
-        done_keys = {key for line in self._read(DONE) for key in line.keys}
-        lines = self._read(EVENTS)
+        with self._read_lock:
+            done_keys = {key for line in self._follow(DONE) for key in line.keys}
+            lines = self._follow(EVENTS)
+            seen = len(self._follow(SEEN))
         pending = sum(1 for line in lines if done_keys.isdisjoint(line.keys))
-        return pending, len(lines) - pending + len(self._read(SEEN))
+        return pending, len(lines) - pending + seen
+
+    def _stored(self, line: _Line) -> StoredEvent:
+        stored = self._parsed.get(line.offset)
+        if stored is None or stored.keys != line.keys:
+            stored = StoredEvent(event=Event.from_envelope(
+                line.record["event"], str(line.record.get("received_at", ""))),
+                keys=line.keys, offset=line.offset)
+            self._parsed[line.offset] = stored
+        return stored
+
+    def _follow(self, name: str) -> list[_Line]:
+        """The whole lines of ``name``: those read before, plus what was appended since; all
+        of them again when the file was replaced (compaction) or cut (a torn line)."""
+        st = _stat(self.directory / name)
+        cached = self._followed.get(name)
+        if st is None:
+            self._forget(name)
+            return []
+        if cached is None or cached[0] != (st.st_dev, st.st_ino) or st.st_size < cached[1]:
+            self._forget(name)
+            cached = ((st.st_dev, st.st_ino), 0, [])
+        if st.st_size > cached[1]:
+            ident, consumed, _, lines = self._read_from(name, cached[1])
+            if ident is None:
+                self._forget(name)
+                return []
+            if ident != cached[0]:  # replaced between the stat and the read: read it whole
+                self._forget(name)
+                ident, consumed, _, lines = self._read_from(name, 0)
+                cached = (ident or cached[0], 0, [])
+            cached = (cached[0], consumed, cached[2] + lines)
+        self._followed[name] = cached
+        return cached[2]
+
+    def _forget(self, name: str) -> None:
+        self._followed.pop(name, None)
+        if name == EVENTS:
+            self._parsed.clear()
 
     # -- internals -------------------------------------------------------------------------
 
