@@ -29,7 +29,7 @@ import duckdb
 
 from apiclient.paths import segment
 from extract.client import Page
-from extract.landing import ENROLLMENTS, LEARNING_OBJECTS, USER_ACCOUNTS, WHOLE_BODY
+from extract.landing import ENROLLMENTS, LEARNING_OBJECTS, USER_ACCOUNTS, WHOLE_BODY, RawTable
 from extract.streams.context import Lander, StreamContext, StreamStats, hits_of, pooled
 from extract.streams.learning_objects import INCLUDES
 from extract.streams.learning_objects import PATH as LO_PATH
@@ -92,21 +92,29 @@ def _landed(ctx: StreamContext, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _enrollments(ctx: StreamContext, stats: StreamStats, ids: Iterable[str]) -> set[str]:
-    """Land each enrollment; return the ids Go1 no longer knows (archived, deleted)."""
-    lander = Lander(ctx, ENROLLMENTS, stats, hits_path=WHOLE_BODY)
+def _land_each(ctx: StreamContext, stats: StreamStats, table: RawTable, path: str,
+               ids: Iterable[str], params: Sequence[tuple[str, str]] = ()) -> set[str]:
+    """``GET path/{id}`` for each id, through the client's pool, each answer landed in
+    ``table`` as one record; return the ids Go1 answered 404."""
+    lander = Lander(ctx, table, stats, hits_path=WHOLE_BODY)
     missing: set[str] = set()
 
     def on_page(page: Page) -> None:
         stats.requests += 1
         lander.add(page, 1)
 
-    def on_missing(path: str) -> None:
+    def on_missing(missed: str) -> None:
         stats.requests += 1
-        missing.add(unquote(path.rsplit("/", 1)[-1]))
+        missing.add(unquote(missed.rsplit("/", 1)[-1]))
 
-    pooled(ctx, ((f"/enrollments/{segment(i)}", []) for i in sorted(ids)), on_page, on_missing)
+    pooled(ctx, ((f"{path}/{segment(i)}", list(params)) for i in ids), on_page, on_missing)
     lander.finish()
+    return missing
+
+
+def _enrollments(ctx: StreamContext, stats: StreamStats, ids: Iterable[str]) -> set[str]:
+    """Land each enrollment; return the ids Go1 no longer knows (archived, deleted)."""
+    missing = _land_each(ctx, stats, ENROLLMENTS, "/enrollments", sorted(ids))
     if missing:
         stats.notes.append(f"{len(missing)} enrollment(s) unknown to Go1, e.g. "
                            f"{sorted(missing)[0]}")
@@ -131,38 +139,15 @@ def _accounts(ctx: StreamContext, stats: StreamStats) -> None:
     """The learners of the enrollments just landed whose email the warehouse lacks."""
     ids = [str(r[0]) for r in ctx.con.execute(_ACCOUNTS_NEEDED,
                                               {"run_id": ctx.run_id}).fetchall()]
-    lander = Lander(ctx, USER_ACCOUNTS, stats, hits_path=WHOLE_BODY)
-
-    def on_page(page: Page) -> None:
-        stats.requests += 1
-        lander.add(page, 1)
-
-    def on_missing(path: str) -> None:
-        stats.requests += 1
-
-    pooled(ctx, ((f"/user-accounts/{segment(i)}", []) for i in ids), on_page, on_missing)
-    lander.finish()
+    _land_each(ctx, stats, USER_ACCOUNTS, "/user-accounts", ids)
 
 
 def _learning_objects(ctx: StreamContext, stats: StreamStats,
                       events: Sequence[EventRef]) -> set[str]:
     """Land each object (by lo_id, else data.id); return the references Go1 answered 404."""
     refs = sorted({str(e.lo_id or e.object_id) for e in events})
-    lander = Lander(ctx, LEARNING_OBJECTS, stats, hits_path=WHOLE_BODY)
-    missing: set[str] = set()
-    params = [("include[]", i) for i in INCLUDES]
-
-    def on_page(page: Page) -> None:
-        stats.requests += 1
-        lander.add(page, 1)
-
-    def on_missing(path: str) -> None:
-        stats.requests += 1
-        missing.add(unquote(path.rsplit("/", 1)[-1]))
-
-    pooled(ctx, ((f"{LO_PATH}/{segment(r)}", params) for r in refs), on_page, on_missing)
-    lander.finish()
-    return missing
+    return _land_each(ctx, stats, LEARNING_OBJECTS, LO_PATH, refs,
+                      [("include[]", i) for i in INCLUDES])
 
 
 def _checks(ctx: StreamContext, stats: StreamStats, events: Sequence[EventRef],
