@@ -60,6 +60,10 @@ def _scroll(ctx: StreamContext, lander: Lander, stats: StreamStats, state: str) 
                           if isinstance(h, dict) and h.get("lo_id") is not None)
             lander.add(page, len(hits))
         scroll_id = page.data.get("next_scroll_id")
+        if isinstance(total, int) and len(listed) >= total and hits:
+            # every object, by distinct lo_id (a page served twice cannot pass for a missed
+            # one): the empty page after it would only cost a request
+            return listed
         if not hits or not scroll_id:
             if isinstance(total, int) and seen < total:
                 raise _ScrollShort(f"{seen} of {total}")

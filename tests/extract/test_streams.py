@@ -89,6 +89,12 @@ def test_catalog_pages_across_scroll_pages(go1: Go1Sandbox, config: Config,
     scrolls = [r for r in requests_to(go1, "/learning-objects") if "scroll_id" in r.query]
     assert len(scrolls) > 6
     assert set(raw_latest(config, "go1_learning_objects", "lo_id")) == listed_library(go1)
+    # each state's scroll stops once it has every object its total announced: no empty page
+    listed = listed_library(go1)
+    pages = sum(-(-len([lo for lo in listed
+                        if go1.learning_objects[lo]["lifecycle"]["state"] == state]) // 7) or 1
+                for state in learning_objects.STATES)
+    assert len(requests_to(go1, "/learning-objects")) == pages
 
 
 def test_an_expired_scroll_is_restarted(go1: Go1Sandbox, config: Config,
