@@ -119,11 +119,6 @@ class Worker:
         self._project: Project | None = None  # the models, loaded at the first micro-run
         self.failures = 0  # in a row, since the last micro-run that went through
         self.waiting_for_run = False  # another run holds the warehouse
-        self.runs = 0
-
-    def wake(self) -> None:
-        """A new event is stored (the receiver's ``on_stored``)."""
-        self._wake.set()
 
     def run_until(self, stop: WakeEvent) -> None:
         while not stop.is_set():
@@ -202,7 +197,6 @@ class Worker:
         self._inbox.mark_done(key for stored in batch for key in stored.keys)
         self._inbox.compact()
         self.failures = 0 if report.ok else self.failures + 1
-        self.runs += 1
         self._log(f"webhooks: run {report.run_id}: {len(batch)} event(s), "
                   f"{self._describe(report)} in {self._clock() - started:.1f} s"
                   + ("" if report.ok else f" ({'; '.join(report.problems())})"))

@@ -46,7 +46,7 @@ def webhook(client: Go1Client, url: str | None) -> str:
     if url is None:
         return (f"webhooks readable ({len(hooks)} on the portal); GO1SYNC_WEBHOOK_URL is "
                 "unset, so go1sync's cannot be told apart")
-    found = next((w for w in hooks if w.url.rstrip("/") == url.rstrip("/")), None)
+    found = next((w for w in hooks if w.calls(url)), None)
     if found is None:
         raise NotRegistered(f"no webhook calls {url}: run `webhooks register`")
     if not found.active:

@@ -42,6 +42,11 @@ class Webhook:
     def active(self) -> bool:
         return self.status.lower() == "active"
 
+    def calls(self, url: str | None) -> bool:
+        """Whether this webhook calls ``url`` (a trailing slash aside): how go1sync's own is
+        told from the portal's others."""
+        return url is not None and self.url.rstrip("/") == url.rstrip("/")
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -70,8 +75,7 @@ def list_webhooks(client: Go1Client) -> list[Webhook]:
 
 def find(client: Go1Client, url: str) -> Webhook | None:
     """go1sync's webhook: the one that calls ``url`` (trailing slash aside)."""
-    wanted = url.rstrip("/")
-    return next((w for w in list_webhooks(client) if w.url.rstrip("/") == wanted), None)
+    return next((w for w in list_webhooks(client) if w.calls(url)), None)
 
 
 def register(client: Go1Client, url: str, secret: str) -> Registered:

@@ -499,13 +499,13 @@ def webhooks_list(ctx: click.Context) -> None:
 
     config = _config(ctx)
     hooks = portal_webhooks(config)
-    ours = (config.get("webhooks.public_url") or "").rstrip("/")
+    ours = config.get("webhooks.public_url")
     if not hooks:
         click.echo("the portal has no webhooks")
         return
     click.echo(f"  {'id':<14} {'status':<9} {'events':>6}  url")
     for hook in hooks:
-        mark = "*" if ours and hook.url.rstrip("/") == ours else " "
+        mark = "*" if hook.calls(ours) else " "
         click.echo(f"{mark} {hook.id:<14} {hook.status:<9} {len(hook.event_types):>6}  {hook.url}")
     if ours:
         click.echo("* go1sync's (it calls GO1SYNC_WEBHOOK_URL)")
