@@ -29,6 +29,8 @@ class RunReport:
     models: RunResult | None = None
     plan: Plan | None = None
     pushed: PushResult | None = None
+    # the settled run this one changed nothing against: its transform, plan and push skipped
+    unchanged_since: int | None = None
 
     @property
     def failed_streams(self) -> list[str]:
@@ -70,4 +72,6 @@ class RunReport:
             counts["plan"] = {"courses": self.plan.courses, "attempts": self.plan.attempts}
         if self.pushed is not None:
             counts["push"] = {k: vars(c) for k, c in self.pushed.counts.items()}
+        if self.unchanged_since is not None:
+            counts["unchanged_since"] = self.unchanged_since
         return counts

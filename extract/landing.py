@@ -190,10 +190,12 @@ DELETE FROM {table} WHERE rowid IN (
 
 
 # The version each key had before this run: the record of the latest run that landed it.
+# Only the keys this run read are looked up: a run of a few changes next to millions of
+# earlier records reads their keys, not their whole history grouped.
 _BEFORE_RUN = """
         SELECT {key} AS key_value, arg_max(_record_hash, (_run_id, _extracted_at)) AS hash
         FROM {table}
-        WHERE _run_id < $run_id AND {key} IS NOT NULL
+        WHERE _run_id < $run_id AND {key} IN (SELECT key_value FROM current_run)
         GROUP BY {key}"""
 # Where a run may keep several records of a key: only a key whose latest landing held one
 # record has a version to compare with (two records that became one are a change).
@@ -201,7 +203,8 @@ _BEFORE_RUN_VERSIONS = """
         SELECT key_value, any_value(_record_hash) AS hash
         FROM (SELECT {key} AS key_value, _record_hash, _run_id,
                      max(_run_id) OVER (PARTITION BY {key}) AS last_run
-              FROM {table} WHERE _run_id < $run_id AND {key} IS NOT NULL)
+              FROM {table}
+              WHERE _run_id < $run_id AND {key} IN (SELECT key_value FROM current_run))
         WHERE _run_id = last_run
         GROUP BY key_value
         HAVING count(DISTINCT _record_hash) = 1"""
@@ -467,11 +470,18 @@ def settle(con: duckdb.DuckDBPyConnection, table: RawTable, run_id: int) -> int:
     """Move this run's records that are no objects to the rejects, drop its duplicate and
     unchanged rows and its duplicate rejects; return the rows the run really landed."""
     stream = {"run_id": run_id, "stream": table.stream}
-    con.execute(table.sql(_MOVE_NOT_OBJECTS), stream)
-    con.execute(table.sql(_DROP_NOT_OBJECTS), {"run_id": run_id})
-    con.execute(table.sql(_SETTLE),
-                {"run_id": run_id, "order_path": table.order_path or "$.__none__"})
+    landed = _count(con, table, run_id)
+    if landed:  # a quiet run lands nothing: then there is nothing to compare
+        con.execute(table.sql(_MOVE_NOT_OBJECTS), stream)
+        con.execute(table.sql(_DROP_NOT_OBJECTS), {"run_id": run_id})
+        con.execute(table.sql(_SETTLE),
+                    {"run_id": run_id, "order_path": table.order_path or "$.__none__"})
+        landed = _count(con, table, run_id)
     con.execute(_SETTLE_REJECTS, stream)
+    return landed
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: RawTable, run_id: int) -> int:
     row = con.execute(table.sql(_COUNT), {"run_id": run_id}).fetchone()
     return int(row[0]) if row else 0
 

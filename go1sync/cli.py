@@ -330,6 +330,8 @@ def run(ctx: click.Context, since: datetime | None, only: str | None, dry_run: b
     console.heading("extract")
     console.streams(report.streams)
     console.heading("transform")
+    if report.unchanged_since is not None:
+        click.echo("  " + console.unchanged(report.unchanged_since))
     if report.models is not None:
         from commands.transform import read_mapped
 

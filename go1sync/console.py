@@ -329,6 +329,13 @@ def learners_without_account(result: PushResult) -> None:
             "`python cli.py status`"), fg="yellow", err=True)
 
 
+def unchanged(since_run: int) -> str:
+    """Why a run stopped after its extract (:mod:`warehouse.settled`), in the run's output and
+    in ``status`` alike."""
+    return (f"nothing landed since run {since_run}, which left nothing to send: transform, "
+            "plan and push skipped")
+
+
 def summarize(counts: Mapping[str, Any]) -> str:
     """A run's counts in a few words: landed, mapped, pushed (counts keyed by stage)."""
     parts = []
@@ -349,6 +356,8 @@ def summarize(counts: Mapping[str, Any]) -> str:
         ok = sum(c.get("succeeded", 0) for c in sent.values())
         failed = sum(c.get("failed", 0) + c.get("rejected", 0) for c in sent.values())
         parts.append(f"pushed {ok:,} ok" + (f", {failed:,} failed" if failed else ""))
+    if counts.get("unchanged_since") is not None:
+        parts.append(unchanged(int(counts["unchanged_since"])))
     return "; ".join(parts)
 
 

@@ -239,6 +239,7 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
     work = (courses and _count(con, _COURSE_WORK)) or may_go
     if not work:
         _count_held(con, result, attempts, run_id)
+        result.work_left = _count(con, _UNSETTLED)
         return result  # nothing new: no write call at all
 
     _check_operations_readable(client)
@@ -262,6 +263,9 @@ def _push(con: duckdb.DuckDBPyConnection, client: L360Client, integration_settin
         stats_path = f"/api/v2/bulk/integrations/{segment(integration.id)}/stats"
         pusher.send("attempt", "POST", stats_path, _statsbatches(con, STATS_BATCH))
     _count_held(con, result, attempts, run_id)
+    result.work_left = ((courses and _count(con, _COURSE_WORK))
+                        + (attempts and _count(con, _ATTEMPTS_MAY_GO))
+                        + _count(con, _UNSETTLED))
     return result
 
 
@@ -333,6 +337,8 @@ _ATTEMPTS_MAY_GO = ("SELECT count(*) FROM outbound.attempt_changes "
 _COURSE_WORK = ("SELECT (SELECT count(*) FROM outbound.course_changes WHERE send) "
                 "+ (SELECT count(*) FROM outbound.share_changes) "
                 "+ (SELECT count(*) FROM meta.pushed_courses WHERE course_id IS NULL)")
+
+_UNSETTLED = "SELECT count(*) FROM outbound.unsettled"
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -33,6 +33,10 @@ class PushResult:
     # not failures (a run whose only unsent rows are these succeeds, with a warning).
     learners_without_account: int = 0
     attempts_without_account: int = 0
+    # What a push of the same parts would still find to do once this one ended: rows to send
+    # or to share, attempts waiting for a learner's account, operations unsettled. 0 lets the
+    # next run that lands nothing skip its transform, plan and push (warehouse.settled).
+    work_left: int | None = None
 
     def count(self, kind: str) -> KindCount:
         return self.counts.setdefault(kind, KindCount())

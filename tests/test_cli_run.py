@@ -48,13 +48,30 @@ def test_run_syncs_then_follows_changes_then_has_nothing_to_do(
     l360.clear_requests()
     third = cli("run", env=sync_env)
     assert third.returncode == 0, third.stderr
-    assert "nothing new to push" in third.stdout
-    assert writes(l360) == []
+    # nothing landed after a run that left nothing to send: no model rebuilt, no diff, and
+    # not one call to 360Learning, not even a token
+    skipped = ("nothing landed since run 2, which left nothing to send: transform, plan and "
+               "push skipped")
+    assert f"transform\n  {skipped}\n" in third.stdout
+    assert l360.requests == []
+    status = cli("status", env=sync_env)
+    assert "landed 0 of " in status.stdout and skipped in status.stdout
+
+    go1.edit_title(lo_id, "Renamed again")
+    fourth = cli("run", env=sync_env)
+    assert fourth.returncode == 0, fourth.stderr
+    assert "skipped" not in fourth.stdout  # a new title landed: a full run
+    assert [w.split()[0] for w in writes(l360)] == ["PUT"]
 
     con = open_warehouse(sync_env["GO1SYNC_WAREHOUSE"])
-    runs = con.execute("SELECT command, status, counts->>'$.push' IS NOT NULL FROM meta.runs "
-                       "ORDER BY run_id").fetchall()
-    assert runs == [("run", "success", True)] * 3  # one run record per run, stages inside
+    runs = con.execute("SELECT command, status, counts->>'$.push' IS NOT NULL, "
+                       "(SELECT count(*) FROM meta.model_runs AS m WHERE m.run_id = r.run_id) "
+                       "FROM meta.runs AS r ORDER BY run_id").fetchall()
+    models = runs[0][3]
+    assert models > 0
+    # one run record per run, stages inside; the third built nothing and pushed nothing
+    assert runs == [("run", "success", True, models), ("run", "success", True, models),
+                    ("run", "success", False, 0), ("run", "success", True, models)]
 
 
 def test_only_catalog_pushes_no_statistics_and_dry_run_pushes_nothing(
