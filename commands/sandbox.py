@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from go1sync.errors import Go1SyncError, UsageError
-from go1sync.settings import SETTINGS
+from go1sync.settings import setting_env
 from sandbox import check_port, listen_error
 from sandbox.go1 import Go1Sandbox, Go1Seed
 from sandbox.l360 import L360Sandbox
@@ -27,7 +27,7 @@ from sandbox.learners import learner_emails
 from warehouse.lock import RunLock
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-WAREHOUSE_ENV = next(s.env for s in SETTINGS if s.key == "warehouse.path")
+WAREHOUSE_ENV = setting_env("warehouse.path")
 #: Beside the sandbox's warehouse: it may be emptied (one without it is never deleted). Locked
 #: while the sandbox runs; a ``.lock`` name, so git ignores it as it does the run lock.
 MARKER_SUFFIX = ".sandbox.lock"

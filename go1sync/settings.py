@@ -343,6 +343,11 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
+def setting_env(key: str) -> str:
+    """The environment variable of a setting, for a message that tells which one to change."""
+    return _BY_KEY[key].env
+
+
 @dataclass(frozen=True)
 class Go1Settings:
     """What the Go1 client needs; the secret stays wrapped until the token request."""

@@ -407,3 +407,17 @@ def test_a_reconcile_csv_cell_cannot_start_a_formula(tmp_path: Path) -> None:
     assert {c["delta"] for c in cells} == {"-3"}
     [as_json] = write_files(report, tmp_path / "json", "json")
     assert "\"title\": \"=HYPERLINK(" in as_json.read_text(encoding="utf-8")
+
+
+# --- DuckDB out of its memory limit -----------------------------------------------------------
+
+
+def test_a_memory_limit_too_small_is_one_line_naming_the_setting(
+        sync_env: dict[str, str]) -> None:
+    """DuckDB refusing an allocation past GO1SYNC_DUCKDB_MEMORY_LIMIT (a sort it cannot spill,
+    met at 500,000 enrollments with 160MB) is a setting to raise, not a traceback."""
+    result = run_cli("run", env={**sync_env, "GO1SYNC_DUCKDB_MEMORY_LIMIT": "6MB"})
+    assert result.returncode == 1, result.stderr
+    line = one_line_error(result)
+    assert "DuckDB needed more memory than its limit allows in the warehouse " in line
+    assert "raise GO1SYNC_DUCKDB_MEMORY_LIMIT" in line and "Traceback" not in result.stderr

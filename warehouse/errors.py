@@ -34,6 +34,8 @@ _FULL = ("No space left on device", "File too large", "Disk quota exceeded")
 _READ_ONLY = ("Read-only file system",)
 _DENIED = ("Permission denied", "Operation not permitted")
 _INVALIDATED = "database has been invalidated"
+# past GO1SYNC_DUCKDB_MEMORY_LIMIT (DuckDB's OutOfMemoryException, or its text in a commit's)
+_OUT_OF_MEMORY = ("Out of Memory Error", "could not allocate block of size")
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
@@ -117,7 +119,7 @@ def _is_fault(exc: BaseException) -> bool:
     text = str(exc)
     return (isinstance(exc, (duckdb.IOException, duckdb.FatalException))
             or any(mark in text for mark in (*_CORRUPT, *_FULL, *_READ_ONLY, *_DENIED,
-                                             _INVALIDATED)))
+                                             *_OUT_OF_MEMORY, _INVALIDATED)))
 
 
 def local_fault(exc: BaseException) -> BaseException | None:
@@ -168,6 +170,12 @@ def fault_error(warehouse: Path | None, exc: BaseException) -> WarehouseError | 
     if any(mark in text for mark in _CORRUPT):
         return WarehouseError(f"{name} is unreadable: the file is corrupt or truncated "
                               f"({detail}); {RESTORE}")
+    if any(mark in text for mark in _OUT_OF_MEMORY):
+        from go1sync.settings import setting_env  # the setting's one owner names it
+
+        return WarehouseError(
+            f"DuckDB needed more memory than its limit allows in {name} ({detail}); raise "
+            f"{setting_env('warehouse.memory_limit')} (the step that failed was rolled back)")
     if "Is a directory" in text:
         return WarehouseError(f"{name} is a folder, not a DuckDB file; give the path of a "
                               "file, such as warehouse/go1sync.duckdb")
