@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from load.result import PushResult
 
 ROOT = Path(__file__).resolve().parents[1]
+# The suite runs against the checkout's code (the README's command, from a clone) or against
+# an installed wheel (.ci/run: a copy of the tree without the packages' Python files, so every
+# import and every `python cli.py` reaches site-packages). The few tests about where the code
+# lives ask which.
+INSTALLED = not (ROOT / "go1sync" / "__init__.py").is_file()
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:

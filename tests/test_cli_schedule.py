@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import subprocess
@@ -11,13 +10,11 @@ from pathlib import Path
 
 import urllib3
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import INSTALLED, ROOT, clean_env
 
 
 def env(**extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
-    return {**clean, **extra}
+    return clean_env(extra)
 
 
 def schedule(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -44,7 +41,9 @@ def test_schedule_prints_paris_and_utc_firings_and_crontab_lines() -> None:
         "# Install as the go1sync user: sudo crontab -u go1sync -e",
         "CRON_TZ=UTC",
     ]
-    run = (f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} cli.py run --only "
+    # from a checkout its shim; installed, the package, from where the schedule was asked
+    program = "-m go1sync" if INSTALLED else "cli.py"
+    run = (f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} {program} run --only "
            "{} --wait-for-lock 3600")
     guard = '[ "$(TZ=Europe/Paris date +\\%H:\\%M)" = "{}" ] && '
     assert crontab[6:14] == [

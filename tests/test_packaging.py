@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from go1sync import __version__
-from tests.helpers import run_cli
+from tests.helpers import INSTALLED, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,15 +21,36 @@ def _setuptools() -> dict[str, Any]:
     return config
 
 
+def _packages_here() -> set[str]:
+    """The folders of the tree that hold Python code (an ``__init__.py``, or in the tree an
+    installed run of the suite gets, any ``.py`` left out of it: none)."""
+    return {".".join(init.parent.relative_to(ROOT).parts)
+            for init in ROOT.glob("**/__init__.py")
+            if not init.relative_to(ROOT).parts[0].startswith((".", "tests", "bench",
+                                                               "scripts", "build"))}
+
+
+@pytest.mark.skipif(INSTALLED, reason="the tree holds no package: the installed test below")
 def test_every_package_of_the_code_is_in_the_wheel() -> None:
     """The package list is written out (models/ is mapped into go1sync.models), so a new
     folder left off it would be missing from every install but the editable one."""
-    listed = set(_setuptools()["packages"])
-    found = {".".join(init.parent.relative_to(ROOT).parts)
-             for init in ROOT.glob("**/__init__.py")
-             if not init.relative_to(ROOT).parts[0].startswith((".", "tests", "bench",
-                                                                "scripts", "build"))}
-    assert found | {"go1sync.models"} == listed
+    assert _packages_here() | {"go1sync.models"} == set(_setuptools()["packages"])
+
+
+@pytest.mark.skipif(not INSTALLED, reason="the suite runs against the checkout's code")
+def test_every_package_and_model_is_imported_from_the_install() -> None:
+    """Against an installed wheel: each listed package comes from site-packages, none from
+    this tree, and the installed models are the tree's, file for file."""
+    for package in _setuptools()["packages"]:
+        spec = importlib.util.find_spec(package)
+        assert spec is not None and spec.origin is not None, package
+        assert not Path(spec.origin).resolve().is_relative_to(ROOT), package
+    from warehouse.transform import MODELS_DIR
+
+    installed = {p.relative_to(MODELS_DIR) for p in MODELS_DIR.rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts}
+    assert installed == {p.relative_to(ROOT / "models") for p in (ROOT / "models").rglob("*")
+                         if p.is_file()}
 
 
 def test_the_models_ship_as_package_data() -> None:

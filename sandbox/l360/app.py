@@ -285,13 +285,16 @@ class L360App:
     def base_url(request: Request) -> str:
         return "http://" + str(request.headers.get("host", "127.0.0.1"))
 
-    def _page(self, call: Call, items: list[Any], kind: str) -> Response:
+    def _page(self, call: Call, items: list[Any], kind: str,
+              build: Callable[[Any], Any] | None = None) -> Response:
+        """One page of ``items``; ``build`` makes each item's answer, for that page alone."""
         size = self.page_sizes[kind]
         text = call.request.arg("page") or "1"
         if not text.isdigit() or int(text) < 1:
             raise fail(400, "invalidInput", "page must be a positive integer.")
         page = int(text)
-        response = Response(200, items[(page - 1) * size:page * size])
+        chunk = items[(page - 1) * size:page * size]
+        response = Response(200, [build(item) for item in chunk] if build else chunk)
         if page * size < len(items):
             query = {key: values for key, values in call.request.query.items() if key != "page"}
             query["page"] = [str(page + 1)]
@@ -422,11 +425,20 @@ class L360App:
             course["archived"] = bool(call.body["archived"])
             return Response(200, self._course_dto(course))
 
+    def _listed(self, call: Call, records: list[dict[str, Any]],
+                build: Callable[[dict[str, Any]], dict[str, Any]], kind: str) -> Response:
+        """A page of ``records`` as ``build`` answers them. Filters read the answers, so all
+        are built then; without one only the page is: building every record for each page
+        made reading 500,000 statistics back take 20 minutes (each page cost the whole list)."""
+        if call.filters:
+            return self._page(call, call.keep([build(r) for r in records], {}), kind)
+        return self._page(call, records, kind, build)
+
     def list_courses(self, call: Call) -> Response:
         """Every course of the platform (the OpenAPI's CourseDTO), a page at a time."""
         with self.store.lock:
-            courses = [self._course_dto(c) for c in self.store.courses.values()]
-        return self._page(call, call.keep(courses, {}), "courses")
+            return self._listed(call, list(self.store.courses.values()), self._course_dto,
+                                "courses")
 
     def _course_dto(self, course: dict[str, Any]) -> dict[str, Any]:
         with self.store.lock:
@@ -448,8 +460,8 @@ class L360App:
 
     def course_stats(self, call: Call) -> Response:
         with self.store.lock:
-            attempts = [self._attempt_dto(a) for a in self.store.attempts]
-        return self._page(call, call.keep(attempts, {}), "courseStats")
+            return self._listed(call, list(self.store.attempts), self._attempt_dto,
+                                "courseStats")
 
     @staticmethod
     def _attempt_dto(attempt: dict[str, Any]) -> dict[str, Any]:
