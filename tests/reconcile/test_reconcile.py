@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
+
 from commands.extract import run_extract
 from commands.reconcile import run_reconcile
 from commands.transform import run_transform
@@ -102,3 +104,38 @@ def test_reconcile_command_writes_every_format(sync_env: dict[str, str],
     assert result.returncode == 0, result.stderr
     page = html.read_text()
     assert "go1sync reconciliation" in page and "Go1 content also imported" in page
+
+
+def _built_by_last_run(config: Config) -> set[str]:
+    con = duckdb.connect(str(config.warehouse_path()), read_only=True)
+    try:
+        return {str(r[0]) for r in con.execute(
+            "SELECT model FROM meta.model_runs WHERE run_id = (SELECT max(run_id) FROM "
+            "meta.runs WHERE command = 'reconcile')").fetchall()}
+    finally:
+        con.close()
+
+
+def test_a_reconcile_rebuilds_the_marts_only_when_something_landed_since(
+        sync_env: dict[str, str], go1: Go1Sandbox) -> None:
+    """After a run the marts are what the raw tables make: only the comparison models are
+    built. After an extract with no transform, a renamed course must be compared as Go1 has
+    it now: everything is built, and the rename shows as a difference to push."""
+    config = synced(sync_env)
+    assert _built_by_last_run(config) == set()  # no reconcile yet
+    counts(config)
+    assert _built_by_last_run(config) == {"l360_attempts", "differences"}
+
+    lo_id = next(iter(sorted(go1.library)))
+    go1.edit_title(lo_id, "Renamed in Go1 since the run")
+    run_extract(config, ["learning_objects"])
+    counts(config)
+    assert {"go1_learning_objects", "content_360", "rejects", "differences"} <= \
+        _built_by_last_run(config)
+    con = duckdb.connect(str(config.warehouse_path()), read_only=True)
+    try:
+        names = con.execute("SELECT name FROM marts.content_360 WHERE external_id = ?",
+                            [lo_id]).fetchall()
+    finally:
+        con.close()
+    assert names == [("Renamed in Go1 since the run",)]

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 
 import duckdb
+from sqlglot import exp
 
 from warehouse.models.project import Model, Project
 from warehouse.models.results import AuditResult, ModelInfo, ModelResult
@@ -32,6 +33,38 @@ def last_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "SELECT model, fingerprint FROM meta.model_runs "
         "QUALIFY row_number() OVER (PARTITION BY model ORDER BY run_id DESC) = 1").fetchall()
     return {str(model): str(fingerprint) for model, fingerprint in rows}
+
+
+def up_to_date(con: duckdb.DuckDBPyConnection, models: Iterable[Model]) -> bool:
+    """Whether building ``models`` now would give back the tables they hold: each one's data
+    version is the one that built it last, and none of their sources with run ids (the raw
+    tables) holds a row landed after the oldest of those builds. Views compute on read, so
+    only their version counts. Lets a command that needs the marts current (``reconcile``)
+    rebuild only its own models, not everything from the raw tables."""
+    if not _has_table(con, "meta", "model_runs"):
+        return False
+    built = {str(model): (str(fingerprint), int(run_id)) for model, fingerprint, run_id in
+             con.execute("SELECT model, fingerprint, run_id FROM meta.model_runs QUALIFY "
+                         "row_number() OVER (PARTITION BY model ORDER BY run_id DESC) = 1")
+             .fetchall()}
+    chosen = list(models)
+    if any(built.get(m.name, ("", 0))[0] != m.fingerprint for m in chosen):
+        return False
+    tables = [m for m in chosen if m.kind != "view"]
+    if not tables:
+        return True
+    oldest = min(built[m.name][1] for m in tables)
+    with_run_ids = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND column_name = '_run_id'").fetchall()}
+    sources = sorted({source for m in tables for source in m.sources} & with_run_ids)
+    for source in sources:
+        schema, _, table = source.partition(".")
+        query = (exp.select("1").from_(exp.table_(table, db=schema, quoted=True))
+                 .where(exp.column("_run_id") > exp.Placeholder(this="oldest")).limit(1))
+        if con.execute(query.sql("duckdb"), {"oldest": oldest}).fetchone() is not None:
+            return False
+    return True
 
 
 def describe(con: duckdb.DuckDBPyConnection | None, project: Project) -> list[ModelInfo]:
