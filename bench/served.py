@@ -13,6 +13,12 @@ first run at 2,000,000 enrollments makes.
 
 Each line ``counts`` on stdin is answered on stdout with one line ``counts {json}``: the counts
 since the previous ``counts`` line (then reset), as ``{"METHOD pattern": {"status": n}}``.
+``seconds`` answers ``seconds {json}``: the seconds spent in the sandbox's handler by route
+since the previous ``seconds`` line (the stand-in's own work, apart from the client's).
+For 360Learning, ``sizes`` answers ``sizes {json}`` (its courses by type, attempts and users),
+and ``drift N`` renames N of the integration's courses, spread over the external ids, as someone
+editing them in 360Learning would (:meth:`sandbox.l360.L360Sandbox.edit_course`), and answers
+``drifted {json}`` with their external ids: what ``bench/reconcile_bench.py --drift`` needs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -39,23 +46,31 @@ def route_of(routes: list[tuple[str, re.Pattern[str], str]], method: str, path: 
     return f"{method} {path} (no route)"
 
 
-def count_requests(server: ApiServer) -> Callable[[], dict[str, dict[str, int]]]:
-    """Wrap ``server.handle`` to count answers by route and status; return a function that
-    hands over the counts so far and starts afresh."""
+Take = Callable[[], dict[str, Any]]
+
+
+def count_requests(server: ApiServer) -> tuple[Take, Take]:
+    """Wrap ``server.handle`` to count answers by route and status, and the seconds spent in
+    the handler by route; return two functions that hand over the counts (the seconds) so far
+    and start afresh."""
     routes = [(method, re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", pattern) + "$"), pattern)
               for method, pattern in server.router.routes()]
     # static routes first, as the router matches them (/bulk/operations before {id})
     routes.sort(key=lambda route: "{" in route[2])
     counts: Counter[tuple[str, int]] = Counter()
+    seconds: dict[str, float] = {}
     lock = threading.Lock()
     handle = server.handle
 
     def counted(request: Request) -> Response | None:
+        began = time.perf_counter()
         response = handle(request)
+        spent = time.perf_counter() - began
         key = (route_of(routes, request.method, request.path),
                0 if response is None else response.status)
         with lock:
             counts[key] += 1
+            seconds[key[0]] = seconds.get(key[0], 0.0) + spent
         return response
 
     setattr(server, "handle", counted)  # noqa: B010 - the instance's, not the class's
@@ -69,13 +84,54 @@ def count_requests(server: ApiServer) -> Callable[[], dict[str, dict[str, int]]]
             found.setdefault(route, {})[str(status)] = n
         return found
 
-    return take
+    def take_seconds() -> dict[str, Any]:
+        with lock:
+            taken = {route: round(spent, 3) for route, spent in sorted(seconds.items())}
+            seconds.clear()
+        return taken
+
+    return take, take_seconds
 
 
-def answer_stdin(take: Callable[[], dict[str, dict[str, int]]]) -> None:
+def l360_sizes(api: ServedApi) -> dict[str, Any]:
+    """What the 360Learning sandbox holds: the world a read-back has to page through."""
+    from sandbox.l360 import L360Sandbox
+
+    assert isinstance(api, L360Sandbox)
+    store = api._store
+    with store.lock:
+        by_type = Counter(str(c.get("type", "external")) for c in store.courses.values())
+        return {"courses": dict(by_type), "attempts": len(store.attempts),
+                "users": len(store.users)}
+
+
+def l360_drift(api: ServedApi, n: int) -> list[str]:
+    """Rename ``n`` external courses, evenly spread over their sorted external ids."""
+    from sandbox.l360 import L360Sandbox
+
+    assert isinstance(api, L360Sandbox)
+    with api._store.lock:
+        ids = sorted(external for (_, external), c in api._store.courses.items()
+                     if c.get("type", "external") == "external")
+        names = {external: c["name"] for (_, external), c in api._store.courses.items()}
+    step = max(1, len(ids) // max(1, n))
+    chosen = ids[::step][:n]
+    for external_id in chosen:
+        api.edit_course(external_id, name=f"{names[external_id]} (edited in 360Learning)")
+    return chosen
+
+
+def answer_stdin(take: Take, take_seconds: Take, api: ServedApi) -> None:
     for line in sys.stdin:
-        if line.strip() == "counts":
+        command, _, argument = line.strip().partition(" ")
+        if command == "counts":
             print("counts " + json.dumps(take()), flush=True)
+        elif command == "seconds":
+            print("seconds " + json.dumps(take_seconds()), flush=True)
+        elif command == "sizes":
+            print("sizes " + json.dumps(l360_sizes(api)), flush=True)
+        elif command == "drift":
+            print("drifted " + json.dumps(l360_drift(api, int(argument))), flush=True)
 
 
 def main() -> int:
@@ -98,8 +154,9 @@ def main() -> int:
 
             assert isinstance(api, Go1Sandbox)
             emails_out.write_text("".join(f"{email}\n" for email in learner_emails(api)))
-        take = count_requests(api._server)
-        threading.Thread(target=answer_stdin, args=(take,), daemon=True).start()
+        take, take_seconds = count_requests(api._server)
+        threading.Thread(target=answer_stdin, args=(take, take_seconds, api),
+                         daemon=True).start()
         serve(api, host, port, url_variable)
 
     setattr(ServedApi, "serve_in_foreground", hooked)  # noqa: B010
