@@ -7,20 +7,19 @@ One run: extract Go1 (what the warehouse lost is read again), transform, then re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from commands import stages
 from commands.report import RunReport
 from extract.streams import STREAMS
 from go1sync.settings import Config
 from load.client import L360Client
+from reconcile.readback import ReadProgress
 from reconcile.rebuild import Rebuilt, rebuild_snapshot
 from warehouse.session import run_session
 from warehouse.transform import project_for
 
 
 def run_rebuild(config: Config, replace: bool = False,
-                progress: Callable[[int, int], None] = lambda done, total: None
+                progress: ReadProgress = lambda what, done, total: None
                 ) -> tuple[RunReport, Rebuilt | None]:
     go1, l360, limits = config.go1(), config.l360(), config.http_limits()
     project = project_for(config)

@@ -8,7 +8,6 @@ keys it found are kept for the next report's "new" and "resolved" (``meta.reconc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -16,7 +15,7 @@ import duckdb
 from go1sync.settings import Config
 from load.client import L360Client
 from reconcile.compare import build_report, remember_keys
-from reconcile.readback import pushed_integration, read_back
+from reconcile.readback import ReadProgress, pushed_integration, read_back
 from reconcile.report import HistoryPoint, Report
 from reconcile.requeue import requeue_differences
 from warehouse.models import Project, run_project
@@ -39,7 +38,7 @@ def _models_to_build(con: duckdb.DuckDBPyConnection, project: Project) -> dict[s
 
 
 def run_reconcile(config: Config, requeue: bool = False,
-                  progress: Callable[[int, int], None] = lambda done, total: None
+                  progress: ReadProgress = lambda what, done, total: None
                   ) -> tuple[Report, int]:
     """Read back, compare, and (with ``requeue``) mark the differing rows to be sent again;
     return the report and how many rows were requeued."""

@@ -584,7 +584,7 @@ def reconcile(ctx: click.Context, fmt: str, out: str | None, requeue: bool) -> N
 
     with Progress() as bars:
         report, requeued = run_reconcile(_config(ctx), requeue,
-                                         console.count_progress(bars, "courses read back"))
+                                         console.labeled_progress(bars))
     if fmt == "json" and out is None:  # one document on stdout, for a pipe: nothing else
         click.echo(dumps(report_document(report, requeued if requeue else None)))
     else:
@@ -728,7 +728,7 @@ def rebuild_snapshot_command(ctx: click.Context, replace: bool) -> None:
 
     with Progress() as bars:
         report, rebuilt = run_rebuild(_config(ctx), replace,
-                                      console.count_progress(bars, "courses read"))
+                                      console.labeled_progress(bars))
     console.streams(report.streams)
     if rebuilt is None:
         _fail(f"stream(s) failed: {', '.join(report.failed_streams)}; nothing was rebuilt",

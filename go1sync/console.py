@@ -79,10 +79,10 @@ def push_progress(bars: Progress) -> Callable[[str, KindCount], None]:
     return show
 
 
-def count_progress(bars: Progress, label: str) -> Callable[[int, int], None]:
-    """``done`` of ``total`` things under ``label``."""
-    def show(done: int, total: int) -> None:
-        bars.update(label, done, total)
+def labeled_progress(bars: Progress) -> Callable[[str, int, int | None], None]:
+    """A bar for each thing read, ``done`` of ``total`` (None while not known)."""
+    def show(what: str, done: int, total: int | None) -> None:
+        bars.update(what, done, total)
     return show
 
 

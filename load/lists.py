@@ -9,7 +9,7 @@ keys pulled out for joins.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,14 +75,16 @@ def _text(value: Any) -> str | None:
 
 
 def land_list(con: duckdb.DuckDBPyConnection, client: L360Client, run_id: int, now: datetime,
-              raw: RawList) -> int:
-    """Land every item of a paged list as this run's rows; return how many."""
+              raw: RawList, landing: Callable[[int], None] = lambda landed: None) -> int:
+    """Land every item of a paged list as this run's rows; return how many. ``landing``
+    hears the count so far after each chunk (a progress bar)."""
     landed = 0
     for chunk in _chunks(client.get_all(raw.path, list(raw.params))):
         insert_rows(con, raw.table, raw.columns, [
             (run_id, now, *(_text(item.get(f)) for f in raw.fields), json.dumps(item))
             for item in chunk])
         landed += len(chunk)
+        landing(landed)
     return landed
 
 

@@ -32,6 +32,16 @@ from warehouse.connection import transaction
 
 SAMPLE = 100  # courses read one by one beyond those whose listed fields differ
 
+# What a read-back is at: (what, done, of how many if known), for a progress bar each.
+ReadProgress = Callable[[str, int, int | None], None]
+# Each list's bar, with what the committed snapshot says 360Learning should hold (None: the
+# users, whom go1sync never wrote).
+_LISTS = ((COURSES, "360Learning courses", "SELECT count(*) FROM meta.pushed_courses"),
+          (SCORM_COURSES, "360Learning SCORM imports", None),
+          (COURSE_STATS, "360Learning statistics", "SELECT count(*) FROM meta.pushed_attempts"),
+          (USERS, "360Learning users", None))
+ONE_BY_ONE = "courses read one by one"
+
 # The pushed courses to read one by one: no id known yet, absent from the listing (or
 # deleted), a listed field other than pushed, or in the sample.
 _TO_READ = """
@@ -76,9 +86,18 @@ class ReadBack:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def _bar(progress: ReadProgress, label: str,
+         expected: int | None) -> Callable[[int], None]:
+    """A list's landed count as its bar: of what the snapshot expects, or more if it holds
+    more (courses someone added by hand count too)."""
+    def show(landed: int) -> None:
+        progress(label, landed, None if expected is None else max(landed, expected))
+    return show
+
+
 def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id: str,
               run_id: int, external_ids: Sequence[str] | None = None,
-              progress: Callable[[int, int], None] = lambda done, total: None,
+              progress: ReadProgress = lambda what, done, total: None,
               sample: int = SAMPLE) -> ReadBack:
     """Land the platform's lists and the courses to read one by one (``external_ids``: each
     of those, as the snapshot rebuild needs; else the pushed courses :data:`_TO_READ`
@@ -90,18 +109,20 @@ def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id
     result = ReadBack()
     now = datetime.now(UTC)
     with transaction(con):
-        for raw in (COURSES, SCORM_COURSES, COURSE_STATS, USERS):
+        for raw, label, expected_sql in _LISTS:
             name = raw.table.removeprefix("raw.l360_")
+            row = con.execute(expected_sql).fetchone() if expected_sql else None
+            expected = int(row[0]) if row else None
+            progress(label, 0, expected)
             result.counts[name] = result.counts.get(name, 0) + land_list(
-                con, client, run_id, now, raw)
+                con, client, run_id, now, raw, _bar(progress, label, expected))
         chosen = list(external_ids) if external_ids is not None else [
             str(r[0]) for r in con.execute(_TO_READ, {"run": run_id, "sample": sample})
             .fetchall()]
         rows: list[tuple[Any, ...]] = []
         for done, external_id in enumerate(chosen, 1):
-            if done % 100 == 0:
-                progress(done, len(chosen))
             data = external_course(client, integration_id, external_id)
+            progress(ONE_BY_ONE, done, len(chosen))
             rows.append((run_id, now, external_id, data is not None,
                          None if data is None else json.dumps(data)))
         insert_rows(con, "raw.l360_integration_courses", ("external_id", "found"), rows)

@@ -16,7 +16,6 @@ sends open attempts again as progress of the same attempt, and never resends a c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -26,7 +25,7 @@ from load.client import L360Client
 from load.errors import LoadError
 from load.integration import find_integration
 from load.push import remember_target
-from reconcile.readback import read_back
+from reconcile.readback import ReadProgress, read_back
 from warehouse.connection import transaction
 
 REBUILT = "rebuilt"  # the payload hash of a rebuilt row: differs from every real payload
@@ -94,7 +93,7 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) 
 
 def rebuild_snapshot(con: duckdb.DuckDBPyConnection, client: L360Client,
                      settings: L360Settings, run_id: int, replace: bool = False,
-                     progress: Callable[[int, int], None] = lambda done, total: None
+                     progress: ReadProgress = lambda what, done, total: None
                      ) -> Rebuilt:
     """Read the integration's courses and attempts back into ``meta.pushed_*``.
 

@@ -136,3 +136,31 @@ def test_the_paged_read_back_finds_what_reading_every_course_finds(
     assert (f"name, description, duration, language, archived state for all "
             f"{report.context.courses_listed:,} listed; launch URL for the "
             f"{report.context.courses_read:,} read one by one") in line
+
+
+def test_read_back_shows_each_list_against_what_the_snapshot_expects(
+        sync_env: dict[str, str], l360: L360Sandbox) -> None:
+    """Progress of a read-back: a bar per list, its total what go1sync pushed (users: not
+    known), each ending at what 360Learning answered, then the courses read one by one."""
+    config = load_config(env=sync_env)
+    assert sync(config).failed == 0
+    con = open_warehouse(config.warehouse_path())
+    row = con.execute("SELECT integration_id FROM meta.push_target").fetchone()
+    assert row is not None
+    pushed = con.execute("SELECT (SELECT count(*) FROM meta.pushed_courses), "
+                         "(SELECT count(*) FROM meta.pushed_attempts)").fetchone()
+    assert pushed is not None
+    heard: dict[str, list[tuple[int, int | None]]] = {}
+    with L360Client(config.l360()) as client:
+        read_back(con, client, str(row[0]), run_id=99,
+                  progress=lambda what, done, total: heard.setdefault(what, []).append(
+                      (done, total)))
+    assert list(heard) == ["360Learning courses", "360Learning SCORM imports",
+                           "360Learning statistics", "360Learning users",
+                           "courses read one by one"]
+    assert heard["360Learning courses"][0] == (0, pushed[0])
+    assert heard["360Learning courses"][-1] == (len(l360.courses), pushed[0])
+    assert heard["360Learning statistics"][-1] == (len(l360.attempts), pushed[1])
+    assert heard["360Learning users"][-1] == (len(l360.users), None)
+    done, total = heard["courses read one by one"][-1]
+    assert done == total and total == len(heard["courses read one by one"])
