@@ -348,6 +348,12 @@ def setting_env(key: str) -> str:
     return _BY_KEY[key].env
 
 
+def setting_default(key: str) -> str:
+    """A setting's default as written in :data:`SETTINGS`, for code that runs without a
+    :class:`Config` (a warehouse opened by a test or a benchmark)."""
+    return str(_BY_KEY[key].default)
+
+
 @dataclass(frozen=True)
 class Go1Settings:
     """What the Go1 client needs; the secret stays wrapped until the token request."""

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import duckdb
 
+from go1sync.settings import setting_default
 from warehouse.errors import WarehouseError, fault_error, file_in_the_way, os_failure
 from warehouse.migrations import apply_migrations
 
-DEFAULT_MEMORY_LIMIT = "256MB"
+DEFAULT_MEMORY_LIMIT = setting_default("warehouse.memory_limit")  # owned by the setting
 
 
 def connect(path: Path | str, *, read_only: bool = False,
@@ -25,7 +26,10 @@ def connect(path: Path | str, *, read_only: bool = False,
 
     DuckDB would otherwise cache up to 80% of the machine's memory; a fixed limit (it spills
     to a temporary directory beside the file past it) keeps a run's memory flat whatever the
-    number of enrollments.
+    number of enrollments. Results keep no insertion order unless a query asks for one
+    (every query whose order matters has its ORDER BY): kept, it made DuckDB hold a whole
+    materialised result in memory, and the first push at 2,000,000 enrollments ran out of
+    256MB in the count of learners without an account, after sending 900,000 attempts.
     """
     target = warehouse_target(path)
     if not read_only:
@@ -39,7 +43,8 @@ def connect(path: Path | str, *, read_only: bool = False,
         raise WarehouseError(f"no warehouse at {target}: run `python cli.py extract` first")
     try:
         con = duckdb.connect(str(target), read_only=read_only,
-                             config={"memory_limit": memory_limit})
+                             config={"memory_limit": memory_limit,
+                                     "preserve_insertion_order": False})
     except duckdb.Error as exc:
         known = fault_error(target, exc)
         if known is None:
