@@ -25,19 +25,13 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 
 import duckdb
-from sqlglot import exp
+
+from warehouse.run_rows import holds_rows, tables_with_run_ids
 
 LISTINGS = "go1_library_listings"  # landed whole by every catalog run: compared, not counted
 
 _LATEST = "SELECT run_id, parts, stamp FROM meta.settled ORDER BY run_id DESC LIMIT 1"
 _RUNS_BETWEEN = "SELECT count(*) FROM meta.runs WHERE run_id > $settled AND run_id <> $run"
-_RAW_TABLES = """
-SELECT t.table_name FROM duckdb_tables() AS t
-JOIN duckdb_columns() AS c USING (database_name, schema_name, table_name)
-WHERE t.database_name = current_database() AND t.schema_name = 'raw'
-  AND c.column_name = '_run_id'
-ORDER BY t.table_name
-"""
 # This run's listing against the one before it (the previous successful catalog run), both
 # ways; and that run's catalog rejects, which marts.rejects shows only while it is the latest.
 _LISTING_CHANGED = f"""
@@ -83,17 +77,12 @@ def unchanged_since(con: duckdb.DuckDBPyConnection, run_id: int, parts: Collecti
     between = con.execute(_RUNS_BETWEEN, {"settled": settled, "run": run_id}).fetchone()
     if between is None or between[0]:
         return None
-    tables = [str(row[0]) for row in con.execute(_RAW_TABLES).fetchall()]
-    if any(_landed(con, table, run_id) for table in tables if table != LISTINGS):
+    tables = [table for schema, table in tables_with_run_ids(con) if schema == "raw"]
+    if any(holds_rows(con, "raw", table, run_id) for table in tables if table != LISTINGS):
         return None
-    if LISTINGS in tables and _landed(con, LISTINGS, run_id):
+    if LISTINGS in tables and holds_rows(con, "raw", LISTINGS, run_id):
         changed = con.execute(_LISTING_CHANGED, {"run": run_id}).fetchone()
         if changed is None or changed[0]:
             return None
     return settled
 
-
-def _landed(con: duckdb.DuckDBPyConnection, table: str, run_id: int) -> bool:
-    query = (exp.select("1").from_(exp.table_(table, db="raw", quoted=True))
-             .where(exp.column("_run_id").eq(exp.Placeholder(this="run"))).limit(1))
-    return con.execute(query.sql("duckdb"), {"run": run_id}).fetchone() is not None

@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterable
 
 import duckdb
-from sqlglot import exp
 
 from warehouse.models.project import Model, Project
 from warehouse.models.results import AuditResult, ModelInfo, ModelResult
+from warehouse.run_rows import holds_rows, tables_with_run_ids
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
@@ -25,14 +25,19 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     return bool(row and row[0])
 
 
-def last_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Each model's data fingerprint in the latest committed run that built it."""
+def _last_builds(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int]]:
+    """Each model's data fingerprint and run id in the latest committed run that built it."""
     if not _has_table(con, "meta", "model_runs"):
         return {}  # a read-only warehouse from before the models migration
     rows = con.execute(
-        "SELECT model, fingerprint FROM meta.model_runs "
+        "SELECT model, fingerprint, run_id FROM meta.model_runs "
         "QUALIFY row_number() OVER (PARTITION BY model ORDER BY run_id DESC) = 1").fetchall()
-    return {str(model): str(fingerprint) for model, fingerprint in rows}
+    return {str(model): (str(fingerprint), int(run)) for model, fingerprint, run in rows}
+
+
+def last_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each model's data fingerprint in the latest committed run that built it."""
+    return {model: fingerprint for model, (fingerprint, _) in _last_builds(con).items()}
 
 
 def up_to_date(con: duckdb.DuckDBPyConnection, models: Iterable[Model]) -> bool:
@@ -41,12 +46,7 @@ def up_to_date(con: duckdb.DuckDBPyConnection, models: Iterable[Model]) -> bool:
     tables) holds a row landed after the oldest of those builds. Views compute on read, so
     only their version counts. Lets a command that needs the marts current (``reconcile``)
     rebuild only its own models, not everything from the raw tables."""
-    if not _has_table(con, "meta", "model_runs"):
-        return False
-    built = {str(model): (str(fingerprint), int(run_id)) for model, fingerprint, run_id in
-             con.execute("SELECT model, fingerprint, run_id FROM meta.model_runs QUALIFY "
-                         "row_number() OVER (PARTITION BY model ORDER BY run_id DESC) = 1")
-             .fetchall()}
+    built = _last_builds(con)
     chosen = list(models)
     if any(built.get(m.name, ("", 0))[0] != m.fingerprint for m in chosen):
         return False
@@ -54,17 +54,10 @@ def up_to_date(con: duckdb.DuckDBPyConnection, models: Iterable[Model]) -> bool:
     if not tables:
         return True
     oldest = min(built[m.name][1] for m in tables)
-    with_run_ids = {f"{s}.{t}" for s, t in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_columns() WHERE database_name = "
-        "current_database() AND column_name = '_run_id'").fetchall()}
-    sources = sorted({source for m in tables for source in m.sources} & with_run_ids)
-    for source in sources:
-        schema, _, table = source.partition(".")
-        query = (exp.select("1").from_(exp.table_(table, db=schema, quoted=True))
-                 .where(exp.column("_run_id") > exp.Placeholder(this="oldest")).limit(1))
-        if con.execute(query.sql("duckdb"), {"oldest": oldest}).fetchone() is not None:
-            return False
-    return True
+    sources = {tuple(source.split(".", 1)) for m in tables for source in m.sources}
+    return not any(holds_rows(con, schema, table, oldest, after=True)
+                   for schema, table in tables_with_run_ids(con, views=True)
+                   if (schema, table) in sources)
 
 
 def describe(con: duckdb.DuckDBPyConnection | None, project: Project) -> list[ModelInfo]:
