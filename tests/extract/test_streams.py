@@ -320,8 +320,23 @@ def test_user_accounts_are_not_read_again_without_a_reason(go1: Go1Sandbox,
     without_email = {uid for uid in mentioned - set(go1.deleted_user_ids)
                      if not go1.user_accounts[uid]["user"].get("email")}
     assert without_email  # the seed plants accounts with no or an empty email
-    # only those Go1 does not know and those read without an email, one request each
-    assert read == sorted((set(go1.deleted_user_ids) & mentioned) | without_email)
+    assert set(go1.deleted_user_ids) & mentioned  # and learners Go1 answers 404 for
+    # only those read without an email, one request each: a learner Go1 did not know when
+    # the last accounts stream asked is asked again only once active again
+    assert read == sorted(without_email)
+
+
+def test_learners_of_a_run_that_read_no_accounts_are_read_by_the_next(
+        go1: Go1Sandbox, config: Config) -> None:
+    """An enrollments-only extract (or one whose accounts stream failed) leaves its learners
+    to the next accounts stream, however many runs later."""
+    assert run_extract(config, ["enrollments"]).ok
+    assert run_extract(config, ["learning_objects"]).ok
+    assert raw_latest(config, "go1_user_accounts", "user_account_id") == {}
+    assert run_extract(config, ["user_accounts"]).ok
+    landed = set(raw_latest(config, "go1_user_accounts", "user_account_id"))
+    mentioned = {str(e["user_account_id"]) for e in go1.enrollments.values()}
+    assert landed == mentioned - set(go1.deleted_user_ids)
 
 
 def test_a_changed_email_is_read_when_the_learner_is_active_again(go1: Go1Sandbox,
