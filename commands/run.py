@@ -18,8 +18,8 @@ from go1sync.settings import Config
 from load.push import ALL_PARTS
 from load.result import ProgressFn as PushProgressFn
 from warehouse.session import run_session
-from warehouse.settled import record_settled, settled_stamp, unchanged_since
-from warehouse.transform import project_for
+from warehouse.settled import last_stamp, record_settled, settled_stamp, unchanged_since
+from warehouse.transform import models_digest, project_for
 
 JOBS: dict[str | None, tuple[list[str], frozenset[str]]] = {
     None: (list(STREAMS), ALL_PARTS),
@@ -43,14 +43,18 @@ def run_pipeline(config: Config, only: str | None = None, since: datetime | None
     streams, parts = JOBS[only]
     go1 = config.go1()
     limits = config.http_limits()
-    project = project_for(config)
     l360 = None if dry_run else config.l360()  # settings checked before anything runs
     groups = planned_share_groups(config)
-    stamp = None if l360 is None else settled_stamp(
-        {m.name: m.fingerprint for m in project.models.values()}, l360.api_url, groups or [])
+    stamp = None if l360 is None else settled_stamp(models_digest(config), l360.api_url,
+                                                    groups or [])
     path = config.warehouse_path()
     options = {"only": only, "since": since.isoformat() if since else None, "dry_run": dry_run}
     with run_session(path, "run", options, config.memory_limit(), lock_wait) as session:
+        # The models are loaded (and a broken one refused) before anything is read, unless
+        # they are the very models of the last settled run: a quiet run then never needs them
+        # (loading them is about a second), and a busy one loads them after its extract.
+        project = None if stamp is not None and stamp == last_stamp(session.con) \
+            else project_for(config)
         report = RunReport("run", session.run_id, path)
         on_phase("extract")
         stages.extract(session, report, go1, streams, since, streams_progress, limits=limits)
@@ -63,7 +67,7 @@ def run_pipeline(config: Config, only: str | None = None, since: datetime | None
                 record_settled(session.con, session.run_id, parts, stamp)
                 return stages.finish(session, report)
         on_phase("transform")
-        stages.transform(session, report, project)
+        stages.transform(session, report, project or project_for(config))
         on_phase("plan")
         stages.plan(session, report, groups)
         if l360 is not None:

@@ -6,8 +6,8 @@ enrollments. That work is skipped only when its outcome is known: the models wou
 the same tables from the same rows, and the diff would find what it found when the last push
 ended, nothing. So a run skips its transform, plan and push when all of these hold:
 
-- the latest ``meta.settled`` row covers the parts it pushes, and its stamp (the models'
-  versions, the platform, the integration's groups) is today's;
+- the latest ``meta.settled`` row covers the parts it pushes, and its stamp (the digest of the
+  models' sources, the platform, the integration's groups) is today's;
 - no other run has been recorded since that one (a micro-run, a ``push`` or ``transform``
   alone, a reconcile, a failed run: any of them may have changed the warehouse);
 - this run landed nothing: no row of any ``raw`` table carries its run id, except a library
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 
 import duckdb
 
@@ -50,13 +50,20 @@ SELECT EXISTS (FROM now_listed EXCEPT ALL FROM then_listed)
 """
 
 
-def settled_stamp(fingerprints: Mapping[str, str], platform: str,
-                  groups: Sequence[str]) -> str:
-    """What a settled run's nothing depends on besides the data: every model's version, the
-    360Learning platform pushed to and the groups its courses are shared with."""
-    text = json.dumps({"models": dict(sorted(fingerprints.items())), "platform": platform,
-                       "groups": list(groups)}, sort_keys=True)
+def settled_stamp(models: str, platform: str, groups: Sequence[str]) -> str:
+    """What a settled run's nothing depends on besides the data: the models' version (their
+    sources' digest, ``warehouse.transform.models_digest``), the 360Learning platform pushed
+    to and the groups its courses are shared with."""
+    text = json.dumps({"models": models, "platform": platform, "groups": list(groups)},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def last_stamp(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The stamp of the latest settled run: a run whose stamp is this one runs models that
+    loaded and ran cleanly before, so it may leave loading them until it needs them."""
+    latest = con.execute(_LATEST).fetchone()
+    return None if latest is None else str(latest[2])
 
 
 def record_settled(con: duckdb.DuckDBPyConnection, run_id: int, parts: Collection[str],

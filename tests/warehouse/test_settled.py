@@ -3,17 +3,20 @@ turns the skip off, on a migrated warehouse holding what two catalog runs leave.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from go1sync.settings import load_config
 from warehouse import open_warehouse
 from warehouse.runs import start_run
 from warehouse.settled import record_settled, settled_stamp, unchanged_since
+from warehouse.transform import MODELS_DIR, models_digest
 
-STAMP = settled_stamp({"content_360": "a1", "attempts_360": "b2"}, "https://l360", ["g2"])
+STAMP = settled_stamp("models-a1", "https://l360", ["g2"])
 BOTH = {"courses", "attempts"}
 LISTED = [("lo-1", "published"), ("lo-2", "published")]
 
@@ -94,11 +97,11 @@ def test_anything_landed_or_run_since_means_a_full_run(
 def test_other_models_platform_groups_or_parts_mean_a_full_run(
         world: tuple[duckdb.DuckDBPyConnection, int]) -> None:
     con, run = world
-    for stamp in (settled_stamp({"content_360": "a1", "attempts_360": "b3"}, "https://l360",
+    for stamp in (settled_stamp("models-b3", "https://l360",
                                 ["g2"]),
-                  settled_stamp({"content_360": "a1", "attempts_360": "b2"}, "https://other",
+                  settled_stamp("models-a1", "https://other",
                                 ["g2"]),
-                  settled_stamp({"content_360": "a1", "attempts_360": "b2"}, "https://l360",
+                  settled_stamp("models-a1", "https://l360",
                                 ["g2", "g3"])):
         assert unchanged_since(con, run, BOTH, stamp) is None
     con.execute("DELETE FROM meta.settled")
@@ -110,3 +113,23 @@ def test_a_warehouse_never_settled_runs_in_full(tmp_path: Path) -> None:
     con = open_warehouse(tmp_path / "w.duckdb")
     run = start_run(con, "run", {})
     assert unchanged_since(con, run, BOTH, STAMP) is None
+
+
+def test_the_models_digest_follows_the_model_files_and_variables(tmp_path: Path) -> None:
+    """A quiet run trusts the digest instead of loading the models: it must change with any
+    byte of a model or seed and with the variables, and only then."""
+    models = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, models)
+    config = load_config(env={"GO1_PORTAL_URL": "https://acme.mygo1.com"})
+    first = models_digest(config, models)
+    assert models_digest(config, models) == first
+    assert models_digest(config, MODELS_DIR) == first  # the place is not the version
+    model = next(models.glob("marts/*.sql"))
+    model.write_text(model.read_text() + "\n-- a comment\n")
+    edited = models_digest(config, models)
+    assert edited != first
+    seed = next(models.glob("seeds/*.csv"))
+    seed.write_bytes(seed.read_bytes() + b"\n")
+    assert models_digest(config, models) not in (first, edited)
+    other = load_config(env={"GO1_PORTAL_URL": "https://other.mygo1.com"})
+    assert models_digest(other, MODELS_DIR) != first
