@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # import and every `python cli.py` reaches site-packages). The few tests about where the code
 # lives ask which.
 INSTALLED = not (ROOT / "go1sync" / "__init__.py").is_file()
+
+
+def sigint_as_at_a_terminal() -> None:
+    """``preexec_fn`` for a child a test sends Ctrl-C (SIGINT) to: the default disposition, as
+    a terminal's shell gives it. A suite started from a background job of a non-interactive
+    shell (job control off: POSIX has such jobs ignore SIGINT) hands the ignore down, and a
+    Python started with SIGINT ignored never raises KeyboardInterrupt: the test would see a
+    run that does not stop, where a user at a terminal sees it stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:

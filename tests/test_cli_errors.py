@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from go1sync import cli
 from sandbox.go1 import Go1Sandbox, Go1Seed
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, run_cli, sigint_as_at_a_terminal
 
 # /sys refuses new files and folders, even to root (tests may run as root, which ignores
 # permission bits)
@@ -93,7 +93,8 @@ def test_ctrl_c_exits_130_and_says_what_was_kept(tmp_path: Path) -> None:
                  if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
         env = {**clean, **go1.env(), "GO1SYNC_WAREHOUSE": str(tmp_path / "w.duckdb")}
         process = subprocess.Popen([sys.executable, "cli.py", "extract"], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=sigint_as_at_a_terminal)
         deadline = time.monotonic() + 60
         while not any(r.path == "/enrollments" for r in go1.requests):
             assert time.monotonic() < deadline and process.poll() is None

@@ -26,7 +26,7 @@ import pytest
 
 from reconcile.files import write_files
 from reconcile.report import Category, Report
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, run_cli, sigint_as_at_a_terminal
 from tests.test_cli_errors import one_line_error
 from warehouse import open_warehouse
 
@@ -359,7 +359,8 @@ def test_ctrl_c_during_a_transform_query_exits_130_with_one_line(tmp_path: Path)
              if not k.startswith(("GO1_", "GO1SYNC_", "L360_"))}
     process = subprocess.Popen([sys.executable, "cli.py", "transform"], cwd=ROOT,
                                env={**clean, **transform_env(path)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_at_a_terminal)
     wal = Path(f"{path}.wal")
     try:
         while not wal.exists():
