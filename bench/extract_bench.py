@@ -7,6 +7,7 @@ figure belongs to one extraction alone. Figures are printed, never asserted.
     python bench/extract_bench.py                      # 50k LOs, 500k enrollments
     python bench/extract_bench.py --enrollments 50000  # quicker
     python bench/extract_bench.py --only latency       # requests in flight against C/L
+    python bench/extract_bench.py --only bulk-day      # a day of 50,000 updates, read whole
 
 The latency scenario runs ``--repeat`` times (a fresh sandbox each time) and reports the
 median: on a small machine one run can be a few percent off either way.
@@ -182,8 +183,11 @@ def main() -> None:
             in_flight(latency, args.max_in_flight, max(1, args.repeat),
                       args.latency_enrollments)
 
+    if "bulk-day" in chosen:
+        bulk_day(50_000)
 
-SCENARIOS = ("landing", "inprocess", "volume", "latency")
+
+SCENARIOS = ("landing", "inprocess", "volume", "latency", "bulk-day")
 
 
 def volume(learning_objects: int, users: int, enrollments: int, max_in_flight: int) -> None:
@@ -253,6 +257,47 @@ def single_request_ms(env: dict[str, str]) -> float:
         client.get(path, params)
         times = [client.get(path, params).elapsed for _ in range(15)]
     return sorted(times)[len(times) // 2] * 1000
+
+
+
+def bulk_day(enrollments: int) -> None:
+    """Issue 15, point 4: every enrollment updated on one day (a bulk assignment), five times
+    what offset paging reaches in one window, read by the enrollment stream: how many pages it
+    asked against the floor, and whether any page was asked twice. The sandbox runs in this
+    process (its requests are the figure here, not its speed)."""
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from commands.extract import run_extract
+    from extract.streams.windows import MAX_REACHABLE, PAGE_SIZE
+    from go1sync.settings import load_config
+    from sandbox.go1 import Go1Sandbox, Go1Seed
+
+    seed = Go1Seed(seed=5, learning_objects=300, users=2_000, enrollments=enrollments)
+    with Go1Sandbox(seed).serve() as go1, tempfile.TemporaryDirectory() as tmp:
+        go1.bulk_update_day(datetime(2026, 11, 5, tzinfo=UTC))
+        served = len(go1.enrollments)
+        config = load_config(env={**go1.env(), "GO1SYNC_WAREHOUSE": f"{tmp}/bench.duckdb"})
+        began = time.monotonic()
+        report = run_extract(config, ["enrollments"])
+        seconds = time.monotonic() - began
+        pages = [(r.query.get("update_time_gte", [""])[0], r.query.get("update_time_lte",
+                                                                        [""])[0],
+                  r.query.get("offset", [""])[0])
+                 for r in go1.requests if r.path == go1.enrollments_path]
+        import duckdb
+
+        con = duckdb.connect(f"{tmp}/bench.duckdb", read_only=True)
+        row = con.execute("SELECT count(DISTINCT enrollment_id) FROM raw.go1_enrollments"
+                          ).fetchone()
+        con.close()
+    twice = sum(1 for n in Counter(pages).values() if n > 1)
+    floor = -(-served // PAGE_SIZE)
+    print(f"a day of {served:,} updates (offset paging reaches {MAX_REACHABLE:,} a window): "
+          f"{'ok' if report.ok else 'FAILED'}, {row[0] if row else 0:,} landed of {served:,}, "
+          f"{len(pages):,} pages asked against a floor of {floor:,} "
+          f"({len(pages) - floor:,} for the cuts' probes), {twice} page(s) asked twice, "
+          f"{seconds:.1f} s (sandbox in process)")
 
 
 if __name__ == "__main__":
