@@ -45,17 +45,17 @@ def _entry(setting: Setting) -> list[str]:
     return lines
 
 
-def skeleton(path: str = "go1sync.toml") -> str:
+def skeleton(path: str = "go1sync.toml", program: str = "python cli.py") -> str:
     """The text of a fresh ``go1sync.toml``, to be written at ``path`` (which it names in the
-    command that checks it)."""
+    command that checks it, as ``program``, the way the user calls go1sync)."""
     lines = [
-        *_comment("go1sync settings, written by `python cli.py init`. Every setting is here, "
+        *_comment(f"go1sync settings, written by `{program} init`. Every setting is here, "
                   "commented out at its default: uncomment and change the ones you need. The "
                   "environment variable named above each one wins over this file; secrets "
                   "belong in the environment (or a file only the service user reads), never "
                   "here."),
         *_comment(f"Use it with --config (or {CONFIG_ENV}), and verify it:"),
-        f"#   python cli.py --config {shlex.quote(path)} check",
+        f"#   {program} --config {shlex.quote(path)} check",
     ]
     sections: dict[str, list[Setting]] = {}
     for setting in SETTINGS:
@@ -78,13 +78,13 @@ def skeleton(path: str = "go1sync.toml") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_skeleton(path: Path) -> int:
+def write_skeleton(path: Path, program: str = "python cli.py") -> int:
     """Write :func:`skeleton` to ``path`` (its folder made if need be); an existing file is
     never overwritten: it may hold settings someone wrote. Returns how many settings it holds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as file:
-            file.write(skeleton(str(path)))
+            file.write(skeleton(str(path), program))
     except FileExistsError:
         raise UsageError(f"{path} exists: not overwritten (remove it, or give init another "
                          "PATH)") from None

@@ -633,9 +633,9 @@ def init_command(path: str) -> None:
 
     from commands.init import write_skeleton
 
-    count = write_skeleton(Path(path))
+    count = write_skeleton(Path(path), console.program())
     click.echo(f"wrote {path}: {count} settings, commented out at their defaults; next: "
-               f"python cli.py --config {shlex.quote(path)} check")
+               f"{console.program()} --config {shlex.quote(path)} check")
 
 
 @main.group("config", cls=CommandGroup)

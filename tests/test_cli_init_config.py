@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 from go1sync.settings import SETTINGS, load_config
-from tests.helpers import run_cli
+from tests.helpers import ROOT, clean_env, run_cli
 
 SETTING_LINE = re.compile(r"# ([a-z_]+) = (.*)$")
 
@@ -50,6 +52,20 @@ def test_init_writes_every_setting_commented_out_with_its_help_and_default(
         assert f"# {setting.env}: " in text
         assert (f"# {name}: a secret; set {setting.env} in the environment" in text
                 if setting.secret else f"\n# {name} = " in text[text.index(f"[{section}]"):])
+
+
+def test_init_names_the_command_as_the_user_called_it(tmp_path: Path) -> None:
+    """Installed, go1sync is ``go1sync``: the next step it suggests, and the file's own
+    instructions, must be lines that user can paste."""
+    target = tmp_path / "go1sync.toml"
+    result = subprocess.run([sys.executable, "-m", "go1sync", "init", str(target)], cwd=ROOT,
+                            env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(f"; next: go1sync --config {target} check\n")
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# go1sync settings, written by `go1sync init`.")
+    assert f"#   go1sync --config {target} check\n" in text
+    assert "python cli.py" not in text
 
 
 def test_init_defaults_uncommented_are_the_settings_defaults(tmp_path: Path) -> None:
