@@ -190,6 +190,22 @@ def test_a_folder_given_as_the_warehouse_says_it_is_a_folder(tmp_path: Path) -> 
     assert not Path(f"{tmp_path}.lock").exists()
 
 
+def test_a_warehouse_named_like_one_of_its_schemas_is_refused_in_one_line(
+        tmp_path: Path) -> None:
+    """raw.duckdb: DuckDB would open it, then fail every query on "raw.…" with an ambiguous
+    reference between the file's catalog and the schema."""
+    for name in ("raw.duckdb", "Marts.duckdb", "outbound.db"):
+        path = tmp_path / name
+        result = run_cli("transform", env=transform_env(path))
+        assert result.returncode == 1
+        line = one_line_error(result)
+        assert line == (f"Error: the warehouse file {path} is named like one of its schemas "
+                         f"({path.stem}), which DuckDB cannot tell apart: name it otherwise, "
+                         f"such as {tmp_path / 'go1sync.duckdb'}")
+        assert not path.exists()
+    assert run_cli("transform", env=transform_env(tmp_path / "rawdata.duckdb")).returncode == 0
+
+
 def test_a_warehouse_under_the_home_folder_is_there_with_its_lock(tmp_path: Path) -> None:
     """``~/w.duckdb``: DuckDB expands ``~`` itself, so go1sync does too: the lock file sits
     beside the very file DuckDB opens, and no folder named ``~`` appears where go1sync runs."""

@@ -15,7 +15,7 @@ import duckdb
 
 from go1sync.settings import setting_default
 from warehouse.errors import WarehouseError, fault_error, file_in_the_way, os_failure
-from warehouse.migrations import apply_migrations
+from warehouse.migrations import apply_migrations, warehouse_schemas
 
 DEFAULT_MEMORY_LIMIT = setting_default("warehouse.memory_limit")  # owned by the setting
 
@@ -63,6 +63,12 @@ def warehouse_target(path: Path | str) -> Path:
     if target.is_dir():
         raise WarehouseError(f"the warehouse path {target} is a folder, not a DuckDB file: give "
                              f"the path of a file, such as {target / 'go1sync.duckdb'}")
+    # DuckDB names the file's catalog after its stem: raw.duckdb makes every ``raw.x`` an
+    # "ambiguous reference" between the catalog and the schema, at the first query
+    if target.stem.lower() in warehouse_schemas():
+        raise WarehouseError(f"the warehouse file {target} is named like one of its schemas "
+                             f"({target.stem}), which DuckDB cannot tell apart: name it "
+                             f"otherwise, such as {target.with_name('go1sync.duckdb')}")
     return target
 
 

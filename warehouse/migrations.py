@@ -26,6 +26,15 @@ class Migration:
     sql: str
 
 
+_SCHEMA = re.compile(r"CREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+
+
+def warehouse_schemas(directory: Path = MIGRATIONS_DIR) -> frozenset[str]:
+    """The schemas the migrations create (lower case): the migrations own the list."""
+    return frozenset(name.lower() for m in available_migrations(directory)
+                     for name in _SCHEMA.findall(m.sql))
+
+
 def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     found = []
     for file in sorted(directory.glob("*.sql")):
