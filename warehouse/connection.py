@@ -27,9 +27,9 @@ def connect(path: Path | str, *, read_only: bool = False,
     DuckDB would otherwise cache up to 80% of the machine's memory; a fixed limit (it spills
     to a temporary directory beside the file past it) keeps a run's memory flat whatever the
     number of enrollments. Results keep no insertion order unless a query asks for one
-    (every query whose order matters has its ORDER BY): kept, it made DuckDB hold a whole
-    materialised result in memory, and the first push at 2,000,000 enrollments ran out of
-    256MB in the count of learners without an account, after sending 900,000 attempts.
+    (every query whose order matters has its ORDER BY), which lets DuckDB stream them instead
+    of holding a materialised result in memory (DuckDB's own advice when it runs out; the
+    first push at 2,000,000 enrollments still does, see the README's size sweep).
     """
     target = warehouse_target(path)
     if not read_only:

@@ -6,6 +6,7 @@ transaction with its record, so a failed migration leaves the warehouse at the v
 
 from __future__ import annotations
 
+import functools
 import re
 from contextlib import suppress
 from dataclasses import dataclass
@@ -29,8 +30,10 @@ class Migration:
 _SCHEMA = re.compile(r"CREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 
 
+@functools.cache
 def warehouse_schemas(directory: Path = MIGRATIONS_DIR) -> frozenset[str]:
-    """The schemas the migrations create (lower case): the migrations own the list."""
+    """The schemas the migrations create (lower case): the migrations own the list. Read once
+    a process: every warehouse path is checked against it."""
     return frozenset(name.lower() for m in available_migrations(directory)
                      for name in _SCHEMA.findall(m.sql))
 

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
-import json
-from importlib import metadata
 from pathlib import Path
 
 from go1sync.settings import Config
-from warehouse.models import Project, load_project
+from warehouse.models import Project, load_project, source_digest
 
 
 def _models_dir() -> Path:
@@ -38,28 +35,9 @@ def project_for(config: Config, models_dir: Path = MODELS_DIR) -> Project:
 
 
 def models_digest(config: Config, models_dir: Path = MODELS_DIR) -> str:
-    """A hash of everything the models' fingerprints derive from, read without rendering:
-    the model and seed files, the variables they read, the code that renders and
-    fingerprints them, and the versions of sqlglot and jinja2.
-
-    Equal digests mean equal fingerprints, so a quiet run can tell its models are those of
-    the last settled run from a few file reads (milliseconds) instead of loading the project
-    (about a second: jinja2 and sqlglot over every model)."""
-    digest = hashlib.sha256()
-    code = Path(__file__).resolve().parent / "models"
-    files = [*(p for p in sorted(models_dir.rglob("*"))
-               if p.suffix in (".sql", ".csv") and p.is_file()
-               and not any(part.startswith(".") for part in p.relative_to(models_dir).parts)),
-             *sorted(code.glob("*.py"))]
-    for path in files:
-        label = path.relative_to(models_dir) if path.is_relative_to(models_dir) else path.name
-        digest.update(f"{label}\0".encode())
-        digest.update(path.read_bytes())
-    digest.update(json.dumps({"variables": config.model_variables(),
-                              "sqlglot": metadata.version("sqlglot"),
-                              "jinja2": metadata.version("jinja2")},
-                             sort_keys=True, default=str).encode())
-    return digest.hexdigest()
+    """The models' version as a quiet run compares it (:func:`warehouse.models.source_digest`),
+    with the variables :func:`project_for` renders them with."""
+    return source_digest(models_dir, config.model_variables())
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from warehouse.models.errors import AuditFailure, ModelError
 from warehouse.models.fingerprint import short_fingerprint
 from warehouse.models.history import describe
 from warehouse.models.lineage import lineage_dot, lineage_mermaid, lineage_text
-from warehouse.models.project import Model, Project, load_project
+from warehouse.models.project import Model, Project, load_project, source_digest
 from warehouse.models.results import AuditResult, ModelInfo, ModelResult, RunResult
 from warehouse.models.runner import run_project
 
@@ -29,6 +29,7 @@ __all__ = [
     "lineage_mermaid",
     "lineage_text",
     "load_project",
+    "source_digest",
     "run_project",
     "short_fingerprint",
 ]
