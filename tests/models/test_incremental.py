@@ -26,7 +26,7 @@ from sandbox.learners import learner_emails
 from warehouse.connection import connect
 
 INCREMENTAL = ("staging.go1_enrollments", "staging.go1_learning_objects", "marts.content_360",
-               "marts.enrollment_mapping", "marts.attempts_360")
+               "marts.enrollment_mapping", "marts.attempts_360", "outbound.attempt_records")
 
 
 @pytest.fixture

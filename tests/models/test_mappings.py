@@ -391,24 +391,34 @@ def test_the_payload_audits_find_records_the_api_would_refuse(transform: Transfo
                             enrollments=[enrollment("9001"), enrollment("9002", lo_id="101")]))
     project = load_project(MODELS, variables={"portal_url": PORTAL, "fallback_language": "en"})
 
-    def failing(model: str) -> set[str]:
-        (audit,) = project.models[model].audits
+    def failing(model: str, name: str) -> set[str]:
+        (audit,) = [a for a in project.models[model].audits if a.name == name]
         return {str(r[0]) for r in con.execute(audit.query.sql("duckdb")).fetchall()} \
             if run_audit(con, model, audit).failing_rows else set()
 
-    assert failing("attempt_payloads") == set() and failing("course_payloads") == set()
-    con.execute("UPDATE marts.attempts_360 SET time_spent_ms = -5, progress = 150 "
-                "WHERE go1_enrollment_id = '9001'")
+    def records_failing() -> set[str]:
+        return failing("attempt_records", "records_are_valid")
+
+    def courses_failing() -> set[str]:
+        (audit,) = project.models["course_payloads"].audits
+        return failing("course_payloads", audit.name)
+
+    def patch_record(key: str, patch: str) -> None:
+        # the records are a table of the transform: what a mapping bug would have stored
+        con.execute("UPDATE outbound.attempt_records SET record = json_merge_patch(record, ?) "
+                    "WHERE key = ?", [patch, key])
+
+    assert records_failing() == set() and courses_failing() == set()
+    patch_record("9001", '{"timeSpent": -5, "progress": 150}')
     con.execute("UPDATE marts.content_360 SET image = 'http://img.example.com/x.jpg' "
                 "WHERE external_id = '101'")
-    assert failing("attempt_payloads") == {"9001"}
+    assert records_failing() == {"9001"}
     # a date-time 360Learning would refuse, were one to get past the rejects
-    con.execute("UPDATE marts.attempts_360 SET first_activity = '10000-01-01 00:00:00+00' "
-                "WHERE go1_enrollment_id = '9002'")
-    assert failing("attempt_payloads") == {"9001", "9002"}
-    assert failing("course_payloads") == set()  # an http image is left out, not sent
+    patch_record("9002", '{"firstActivityAt": "10000-01-01T00:00:00.000Z"}')
+    assert records_failing() == {"9001", "9002"}
+    assert courses_failing() == set()  # an http image is left out, not sent
     con.execute("UPDATE marts.content_360 SET subjects = NULL WHERE external_id = '100'")
-    assert failing("course_payloads") == {"100"}
+    assert courses_failing() == {"100"}
 
 
 # --- what cannot be sent is rejected, one record at a time (issue 12) -------------------------
