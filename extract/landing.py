@@ -37,6 +37,8 @@ from datetime import datetime
 import duckdb
 from sqlglot import exp
 
+from go1sync.settings import memory_bytes
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -229,9 +231,6 @@ _ALL_STATEMENTS = (_SETTLE, _COUNT, _MOVE_NOT_OBJECTS, _DROP_NOT_OBJECTS)
 
 MEMORY_SHARE = 16  # one statement takes at most 1/16 of the memory limit as input
 _DEFAULT_PIECE = 16 * 1024 * 1024
-_UNITS = {"bytes": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
-_AMOUNT = re.compile(r"\s*([\d.]+)\s*([a-z]+)\s*", re.IGNORECASE)
 
 
 def piece_bytes(con: duckdb.DuckDBPyConnection) -> int:
@@ -243,11 +242,10 @@ def piece_bytes(con: duckdb.DuckDBPyConnection) -> int:
     would under any share. Pieces sized from the limit stay well under it whatever Go1 sends.
     """
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    found = _AMOUNT.fullmatch(str(row[0])) if row else None
-    unit = _UNITS.get(found[2].lower()) if found else None
-    if found is None or unit is None:
+    try:
+        limit = memory_bytes(str(row[0]) if row else "")
+    except ValueError:
         return _DEFAULT_PIECE
-    limit = float(found[1]) * unit
     return int(min(max(limit / MEMORY_SHARE, 256 * 1024), 64 * 1024 * 1024))
 
 

@@ -235,11 +235,28 @@ def parse_api_path(value: str) -> str:
     return text.rstrip("/")
 
 
+# An amount of memory as DuckDB reads it (KB = 1000 bytes, KiB = 1024) and as it shows one
+# (current_setting('memory_limit') answers "244.1 MiB")
+_MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(bytes|B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*",
+                     re.IGNORECASE)
+_MEMORY_UNITS = {"bytes": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+                 "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
 def parse_memory(value: str) -> str:
     text = str(value).strip()
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text, re.IGNORECASE):
+    if not _MEMORY.fullmatch(text):
         raise ValueError("expected an amount such as 256MB or 2GB")
     return text
+
+
+def memory_bytes(amount: str) -> int:
+    """An amount of memory in bytes, read as DuckDB reads it, so what go1sync derives from the
+    limit agrees with what DuckDB enforces. Raises ``ValueError`` for anything else."""
+    match = _MEMORY.fullmatch(amount)
+    if match is None:
+        raise ValueError(f"not an amount of memory: {amount!r}")
+    return int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()])
 
 
 def parse_language(value: str) -> str:
@@ -324,7 +341,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("warehouse.path", "GO1SYNC_WAREHOUSE", parse_path, "warehouse/go1sync.duckdb",
             help="the DuckDB file"),
     Setting("warehouse.memory_limit", "GO1SYNC_DUCKDB_MEMORY_LIMIT", parse_memory, "256MB",
-            help="memory DuckDB may use before it spills to disk"),
+            help="memory DuckDB may use before it spills to disk (one thread per 128 MB of "
+                 "it, at most one per core)"),
     Setting("http.max_response_mib", "GO1SYNC_MAX_RESPONSE_MIB", parse_positive_int, "64",
             help="the largest response body either API may send, in MiB; a larger one fails"),
     Setting("http.max_retry_after_seconds", "GO1SYNC_MAX_RETRY_AFTER", parse_positive_int,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,18 @@ def test_opening_applies_migrations_once(tmp_path: Path) -> None:
     assert con.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
     assert limit is not None and limit[0] in ("244.1 MiB", "256.0 MB")  # 256MB, as DuckDB says it
+
+
+@pytest.mark.parametrize(("limit", "most"), [("128MB", 1), ("200MiB", 1), ("256MB", 2),
+                                             ("1GB", 7), ("1GiB", 8)])
+def test_duckdb_gets_a_thread_per_128_mb_of_its_limit(tmp_path: Path, limit: str,
+                                                      most: int) -> None:
+    """Each thread needs memory that does not spill: with a thread per core, a many-core
+    server would split the 256 MB default into slivers and run out where a laptop passes."""
+    cores = len(os.sched_getaffinity(0))
+    con = open_warehouse(tmp_path / "w.duckdb", memory_limit=limit)
+    threads = con.execute("SELECT current_setting('threads')").fetchone()
+    assert threads == (min(most, cores),)
 
 
 def test_a_session_records_its_run(tmp_path: Path) -> None:
