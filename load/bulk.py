@@ -21,14 +21,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from apiclient.paths import segment
-from load.client import L360Client
+from load.client import JsonText, L360Client
 from load.errors import BulkTimeout, LoadError, NotFound, SubmitUncertain
 
 log = logging.getLogger("go1sync.load")
@@ -193,8 +193,10 @@ class BulkRunner:
         with self._lock:
             return self._reserved + len(self._running)
 
-    def submit(self, method: str, path: str, items: list[dict[str, Any]]) -> BulkOperation:
+    def submit(self, method: str, path: str,
+               items: Sequence[dict[str, Any] | JsonText]) -> BulkOperation:
         """Send ``{"input": items}``; blocks for a free slot; waits out 429 concurrency answers.
+        ``items`` are objects, or JSON texts sent as they are (:class:`JsonText`).
 
         Raises ``ValueError`` for an empty or oversized batch (split with :func:`batches`),
         :class:`SubmitUncertain` when the submit may have started an operation that cannot be
@@ -325,11 +327,16 @@ class BulkRunner:
             return True  # _poll forgot it
         return status in TERMINAL_STATUSES
 
-    def _send(self, method: str, path: str, items: list[dict[str, Any]], deadline: float) -> Any:
+    def _send(self, method: str, path: str,
+              items: Sequence[dict[str, Any] | JsonText], deadline: float) -> Any:
         delay = self.poll_max
+        body: Any = {"input": list(items)}
+        texts = [item for item in items if isinstance(item, JsonText)]
+        if texts and len(texts) == len(items):
+            body = JsonText.object(input=JsonText.array(texts))
         while True:
             try:
-                return self.client.request(method, path, json={"input": items})
+                return self.client.request(method, path, json=body)
             except LoadError as exc:
                 if (exc.status != 429 or exc.code != CONCURRENCY_LIMIT_CODE
                         or isinstance(exc, SubmitUncertain)):

@@ -53,6 +53,23 @@ _HINTS = {
 Params = Sequence[tuple[str, str]] | Mapping[str, str]
 
 
+class JsonText(str):
+    """A JSON document already encoded (a statistics record as the warehouse built it), sent
+    as it is. Each record used to be decoded from the warehouse, then encoded again for the
+    ledger and for the request body: JSON decoding and encoding were 30% of the samples of a
+    500,000-attempt push (py-spy)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def array(cls, items: Sequence[JsonText]) -> JsonText:
+        return cls("[" + ",".join(items) + "]")
+
+    @classmethod
+    def object(cls, **members: JsonText) -> JsonText:
+        return cls("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in members.items()) + "}")
+
+
 @dataclass(frozen=True)
 class Response:
     """One successful answer. ``data`` is the parsed JSON (None for an empty body, e.g. 202)."""
@@ -236,7 +253,9 @@ class L360Client(ApiClient):
         if pairs:
             url = f"{url}?{urlencode(pairs)}"
         attempts = Attempts(self._retry, f"{method} {path}", self._clock)
-        body = None if payload is None else json.dumps(payload, allow_nan=False).encode()
+        body = None if payload is None else (
+            payload if isinstance(payload, JsonText)
+            else json.dumps(payload, allow_nan=False)).encode()
 
         def uncertain(cause: str, status: int | None, answer_body: bytes,
                       sent_at: datetime) -> SubmitUncertain:

@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 
 from load.bulk import BulkOperation, BulkOutcome
+from load.client import JsonText
 from warehouse.connection import transaction
 
 
@@ -36,7 +37,7 @@ class PushRow:
     kind: str  # course_upsert | course_archive | course_restore | attempt
     key: str
     operation: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | JsonText  # JsonText: a statistics record, as the model built it
     payload_hash: str | None
     learner_email: str | None = None  # attempts: the learner, whatever identifier is sent
 
@@ -64,7 +65,8 @@ def record_pending(con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[P
         {"run_id": run_id, "status": status, "error": error,
          "kinds": [r.kind for r in rows], "keys": [r.key for r in rows],
          "ops": [r.operation for r in rows], "hashes": [r.payload_hash for r in rows],
-         "payloads": [json.dumps(r.payload) for r in rows],
+         "payloads": [r.payload if isinstance(r.payload, JsonText) else json.dumps(r.payload)
+                      for r in rows],
          "learners": [r.learner_email for r in rows]})
 
 
@@ -89,23 +91,40 @@ def record_uncertain(con: duckdb.DuckDBPyConnection, run_id: int, kind: str,
         {"error": error, "run_id": run_id, "kind": kind, "keys": list(keys)})
 
 
-def _result_key(kind: str, item: dict[str, Any]) -> str | None:
-    """The ledger key an echoed input belongs to (courses: externalId; attempts: see below)."""
+ResultKey = tuple[str | None, ...]
+
+# The fields of a row's payload that its echoed input is matched by, read by DuckDB from the
+# ledger's JSON (``->>``: a string as it is, anything else as its JSON text), so that settling
+# an operation does not decode every payload it sent: :func:`_result_key` reads the same
+# fields of an echoed input.
+_RESULT_KEY_SQL = """
+CASE WHEN kind LIKE 'course%' THEN [payload ->> '$.externalId']
+     ELSE [payload ->> '$.courseIdentifier.value', payload ->> '$.userIdentifier.value',
+           payload ->> '$.firstActivityAt'] END
+"""
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+def _result_key(kind: str, item: dict[str, Any]) -> ResultKey:
+    """The ledger key fields an echoed input names (courses: externalId; attempts: course,
+    learner and first activity), as :data:`_RESULT_KEY_SQL` reads them from a payload."""
     if kind.startswith("course"):
-        value = item.get("externalId")
-        return None if value is None else str(value)
-    return json.dumps([item.get("courseIdentifier", {}).get("value"),
-                       item.get("userIdentifier", {}).get("value"),
-                       item.get("firstActivityAt")])
+        return (_text(item.get("externalId")),)
+    course, user = item.get("courseIdentifier"), item.get("userIdentifier")
+    return (_text(course.get("value")) if isinstance(course, dict) else None,
+            _text(user.get("value")) if isinstance(user, dict) else None,
+            _text(item.get("firstActivityAt")))
 
 
 def apply_outcome(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> tuple[int, int]:
     """Record an operation's results and promote its successes; return (succeeded, failed)."""
     op_id = outcome.operation.id
-    rows = con.execute("SELECT kind, key, payload FROM meta.push_ledger "
+    rows = con.execute(f"SELECT kind, key, {_RESULT_KEY_SQL} FROM meta.push_ledger "
                        "WHERE bulk_operation_id = ?", [op_id]).fetchall()
-    by_result_key = {_result_key(kind, json.loads(payload)): (kind, key)
-                     for kind, key, payload in rows}
+    by_result_key = {tuple(fields): (kind, key) for kind, key, fields in rows}
     results: dict[str, tuple[bool, str | None, str | None]] = {}
     for item in outcome.results:
         match = by_result_key.get(_result_key(rows[0][0], item.input)) if rows else None
@@ -201,10 +220,10 @@ def adopt(con: duckdb.DuckDBPyConnection, outcome: BulkOutcome) -> bool:
     Resending those rows instead would be unsafe for statistics: an old completed record sent
     again while a later attempt of the same learner is open merges into that attempt.
     """
-    pending = con.execute("SELECT run_id, kind, key, payload FROM meta.push_ledger "
+    pending = con.execute(f"SELECT run_id, kind, key, {_RESULT_KEY_SQL} FROM meta.push_ledger "
                           "WHERE status IN ('pending', 'uncertain')").fetchall()
-    index = {(_result_key(kind, json.loads(payload)), kind): (run_id, kind, key)
-             for run_id, kind, key, payload in pending}
+    index = {(tuple(fields), kind): (run_id, kind, key)
+             for run_id, kind, key, fields in pending}
     matched = []
     for item in outcome.results:
         for kind in ("course_upsert", "course_archive", "attempt"):

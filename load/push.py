@@ -29,7 +29,7 @@ from load.bulk import (
     batches,
 )
 from load.changes import require_outbound, share_groups
-from load.client import L360Client
+from load.client import JsonText, L360Client
 from load.course_ids import external_course, settle_course_ids
 from load.errors import BulkTimeout, LoadError, ScopeError, SubmitUncertain
 from load.integration import Integration, ensure_integration
@@ -196,7 +196,7 @@ def _statsbatches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[Pu
                 batch = []
             batch.extend(group)
             group, current = [], (course, email)
-        group.append(PushRow("attempt", str(key), str(op), json.loads(payload), payload_hash,
+        group.append(PushRow("attempt", str(key), str(op), JsonText(payload), payload_hash,
                              str(email)))
     if len(batch) + len(group) > size and batch:
         yield batch
