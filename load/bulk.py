@@ -330,10 +330,9 @@ class BulkRunner:
     def _send(self, method: str, path: str,
               items: Sequence[dict[str, Any] | JsonText], deadline: float) -> Any:
         delay = self.poll_max
-        body: Any = {"input": list(items)}
         texts = [item for item in items if isinstance(item, JsonText)]
-        if texts and len(texts) == len(items):
-            body = JsonText.object(input=JsonText.array(texts))
+        body: Any = JsonText('{"input":[' + ",".join(texts) + "]}") \
+            if texts and len(texts) == len(items) else {"input": list(items)}
         while True:
             try:
                 return self.client.request(method, path, json=body)

@@ -61,14 +61,6 @@ class JsonText(str):
 
     __slots__ = ()
 
-    @classmethod
-    def array(cls, items: Sequence[JsonText]) -> JsonText:
-        return cls("[" + ",".join(items) + "]")
-
-    @classmethod
-    def object(cls, **members: JsonText) -> JsonText:
-        return cls("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in members.items()) + "}")
-
 
 @dataclass(frozen=True)
 class Response:
