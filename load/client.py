@@ -125,6 +125,9 @@ class L360Client(ApiClient):
                          ErrorFamily(LoadError, AuthError, ScopeError), DEFAULT_TOKEN_LIFETIME,
                          "check that the L360_CLIENT_ID API client is active")
     log = logging.getLogger("go1sync.load")
+    # Reads and writes of several threads at once (bulk polls, results pages, the read-back's
+    # lists side by side): a connection each.
+    connections = 4
     _stats: L360Stats
 
     def __init__(self, settings: L360Settings, *, timeout: tuple[float, float] = (5.0, 60.0),
@@ -133,9 +136,8 @@ class L360Client(ApiClient):
                  transport: Transport | None = None,
                  reads_per_second: int = 50, writes_per_second: int = 10,
                  limits: HttpLimits = DEFAULT_HTTP_LIMITS) -> None:
-        # Reads and writes of several threads (bulk polls, results pages) at once.
         super().__init__(settings, timeout=timeout, retry=retry, sleep=sleep, clock=clock,
-                         transport=transport, connections=4, limits=limits,
+                         transport=transport, connections=self.connections, limits=limits,
                          stats=L360Stats())
         self._l360 = settings
         self.read_limiter = RateLimiter(reads_per_second, clock=clock, sleep=sleep)

@@ -1,6 +1,7 @@
 """Reading 360Learning back, for the reconciliation report: what the platform holds now.
 
-The platform's external courses, attempts and users are listed page by page (500 a page). The
+The platform's external courses, attempts and users are listed page by page (500 a page), the
+lists side by side under the client's one read limit (:func:`load.lists.land_lists`). The
 listing gives each course's name, description, duration, language and archived state, so
 those are checked for every pushed course. What only ``GET /api/v2/integrations/{id}/courses/
 {externalId}`` tells (the launch URL, image, subjects, sources), one call per course at 50 a
@@ -8,7 +9,7 @@ second, is read for the courses whose listed fields already differ, those the li
 (to tell a missing course from one never given an id) and a bounded sample of the others
 (:data:`SAMPLE`, by a stable hash, so successive reports look at different courses only when
 the catalog changes). 50,000 courses: about 100 pages and a few hundred calls, not 17
-minutes of 50,000 calls.
+minutes of 50,000 calls, read a few at once.
 Everything lands verbatim in ``raw.l360_*`` for this run, in one transaction, so a report
 always compares one consistent read; the comparison itself is SQL (``models/reconcile/``).
 The 360Learning calls are the client's (``load``): the read-back adds no HTTP of its own.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +29,15 @@ import duckdb
 from load.client import L360Client
 from load.course_ids import external_course
 from load.errors import LoadError
-from load.lists import COURSE_STATS, COURSES, SCORM_COURSES, USERS, insert_rows, land_list
+from load.lists import (
+    COURSE_STATS,
+    COURSES,
+    SCORM_COURSES,
+    USERS,
+    RawList,
+    insert_rows,
+    land_lists,
+)
 from warehouse.connection import transaction
 
 SAMPLE = 100  # courses read one by one beyond those whose listed fields differ
@@ -109,22 +119,29 @@ def read_back(con: duckdb.DuckDBPyConnection, client: L360Client, integration_id
     result = ReadBack()
     now = datetime.now(UTC)
     with transaction(con):
+        bars: list[tuple[RawList, Callable[[int], None]]] = []
         for raw, label, expected_sql in _LISTS:
-            name = raw.table.removeprefix("raw.l360_")
             row = con.execute(expected_sql).fetchone() if expected_sql else None
             expected = int(row[0]) if row else None
             progress(label, 0, expected)
-            result.counts[name] = result.counts.get(name, 0) + land_list(
-                con, client, run_id, now, raw, _bar(progress, label, expected))
+            bars.append((raw, _bar(progress, label, expected)))
+        for (raw, _), landed in zip(bars, land_lists(con, client, run_id, now, bars),
+                                    strict=True):
+            name = raw.table.removeprefix("raw.l360_")
+            result.counts[name] = result.counts.get(name, 0) + landed
         chosen = list(external_ids) if external_ids is not None else [
             str(r[0]) for r in con.execute(_TO_READ, {"run": run_id, "sample": sample})
             .fetchall()]
         rows: list[tuple[Any, ...]] = []
-        for done, external_id in enumerate(chosen, 1):
-            data = external_course(client, integration_id, external_id)
-            progress(ONE_BY_ONE, done, len(chosen))
-            rows.append((run_id, now, external_id, data is not None,
-                         None if data is None else json.dumps(data)))
+        # as many at once as the client has connections: one after the other, each read's
+        # round trip adds up, while 360Learning allows 50 reads a second
+        with ThreadPoolExecutor(client.connections, thread_name_prefix="l360-course") as pool:
+            read = pool.map(lambda external_id: external_course(client, integration_id,
+                                                                external_id), chosen)
+            for done, (external_id, data) in enumerate(zip(chosen, read, strict=True), 1):
+                progress(ONE_BY_ONE, done, len(chosen))
+                rows.append((run_id, now, external_id, data is not None,
+                             None if data is None else json.dumps(data)))
         insert_rows(con, "raw.l360_integration_courses", ("external_id", "found"), rows)
         result.counts["integration_courses"] = len(rows)
     return result

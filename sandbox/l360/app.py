@@ -51,9 +51,10 @@ import json
 import random
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import methodcaller
 from typing import Any
 from urllib.parse import urlencode
 
@@ -109,19 +110,36 @@ def error_response(status: int, message: str) -> Response:
     return Response(status, {"error": {"code": _CODES.get(status, "error"), "message": message}})
 
 
-def _accepts(operator: str, value: Any, wanted: Any) -> bool:
-    """One deepObject filter operator (``eq ne in nin lt gte``) on one value, compared exactly
-    (strings case-sensitively: nothing in the OpenAPI says a filter folds case)."""
+def _test(operator: str, wanted: Any) -> Callable[[Any], bool]:
+    """One deepObject filter operator (``eq ne in nin lt gte``) as a test of one value,
+    compared exactly (strings case-sensitively: nothing in the OpenAPI says a filter folds
+    case). Made once per request, not per item: a filter reads 50,000 courses a page."""
     if operator in ("lt", "gte"):
-        if value is None:
-            return False
-        moment, bound = parse_time(value), parse_time(wanted)
-        return moment < bound if operator == "lt" else moment >= bound
+        bound = parse_time(wanted)
+        if operator == "lt":
+            return lambda value: value is not None and parse_time(value) < bound
+        return lambda value: value is not None and parse_time(value) >= bound
     if operator in ("in", "nin"):
-        return (value in wanted) == (operator == "in")
+        inside = operator == "in"
+        return lambda value: (value in wanted) == inside
     if operator in ("eq", "ne"):
-        return (value == wanted) == (operator == "eq")
-    return True  # an operator the OpenAPI does not declare was not parsed into the filters
+        equal = operator == "eq"
+        return lambda value: (value == wanted) == equal
+    return lambda value: True  # an operator the OpenAPI does not declare was not parsed
+
+
+def _course_type(course: dict[str, Any]) -> str:
+    return str(course.get("type", "external"))
+
+
+def _course_status(course: dict[str, Any]) -> str:
+    return "archived" if course["archived"] else "published"
+
+
+# The filters a course list answers from the stored course (``L360App._listed``: those build
+# no answer), read as the CourseDTO holds them. The others read the built answers.
+_COURSE_FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "type": _course_type, "status": _course_status}
 
 
 @dataclass
@@ -137,15 +155,20 @@ class Call:
     def params(self) -> dict[str, str]:
         return self.request.params
 
-    def keep(self, items: list[dict[str, Any]],
-             fields: dict[str, str]) -> list[dict[str, Any]]:
-        """The items every filter accepts (``fields``: filter name -> item key)."""
+    def keep(self, items: Sequence[dict[str, Any]],
+             fields: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None,
+             ) -> Sequence[dict[str, Any]]:
+        """The items every filter accepts; ``fields`` reads a filtered field of an item
+        (by default its key of the filter's name)."""
         chosen = items
         for name, condition in self.filters.items():
-            key = fields.get(name, name)
-            chosen = [item for item in chosen
-                      if all(_accepts(op, item.get(key), wanted)
-                             for op, wanted in condition.items())]
+            read = (fields or {}).get(name) or methodcaller("get", name)
+            tests = [_test(op, wanted) for op, wanted in condition.items()]
+            if len(tests) == 1:
+                test = tests[0]
+                chosen = [item for item in chosen if test(read(item))]
+            else:
+                chosen = [item for item in chosen if all(t(read(item)) for t in tests)]
         return chosen
 
 
@@ -285,7 +308,7 @@ class L360App:
     def base_url(request: Request) -> str:
         return "http://" + str(request.headers.get("host", "127.0.0.1"))
 
-    def _page(self, call: Call, items: list[Any], kind: str,
+    def _page(self, call: Call, items: Sequence[Any], kind: str,
               build: Callable[[Any], Any] | None = None) -> Response:
         """One page of ``items``; ``build`` makes each item's answer, for that page alone."""
         size = self.page_sizes[kind]
@@ -335,7 +358,7 @@ class L360App:
     def list_integrations(self, call: Call) -> Response:
         with self.store.lock:
             items = [self._integration_dto(i) for i in self.store.integrations.values()]
-        return self._page(call, call.keep(items, {}), "integrations")
+        return self._page(call, call.keep(items), "integrations")
 
     @staticmethod
     def _integration_dto(integration: dict[str, Any]) -> dict[str, Any]:
@@ -381,7 +404,7 @@ class L360App:
     def list_users(self, call: Call) -> Response:
         with self.store.lock:
             users = [dict(user) for user in self.store.users.values()]
-        return self._page(call, call.keep(users, {}), "users")
+        return self._page(call, call.keep(users), "users")
 
     def get_user(self, call: Call) -> Response:
         user = self.store.users.get(call.params["userId"])
@@ -425,20 +448,25 @@ class L360App:
             course["archived"] = bool(call.body["archived"])
             return Response(200, self._course_dto(course))
 
-    def _listed(self, call: Call, records: list[dict[str, Any]],
-                build: Callable[[dict[str, Any]], dict[str, Any]], kind: str) -> Response:
-        """A page of ``records`` as ``build`` answers them. Filters read the answers, so all
-        are built then; without one only the page is: building every record for each page
-        made reading 500,000 statistics back take 20 minutes (each page cost the whole list)."""
-        if call.filters:
-            return self._page(call, call.keep([build(r) for r in records], {}), kind)
-        return self._page(call, records, kind, build)
+    def _listed(self, call: Call, records: Sequence[dict[str, Any]],
+                build: Callable[[dict[str, Any]], dict[str, Any]], kind: str,
+                stored: Mapping[str, Callable[[dict[str, Any]], Any]]) -> Response:
+        """A page of ``records`` as ``build`` answers them, each answer built for its page
+        alone. ``stored`` reads an answer's filterable fields from the stored record, as
+        ``build`` puts them in the answer: filters on those need no answer built. A filter on
+        any other field reads the answers, so then all are built: building every record for
+        each page made reading 500,000 statistics back take 20 minutes, and a filtered course
+        list 0.35 s a page at 50,000 courses."""
+        if call.filters.keys() <= stored.keys():
+            return self._page(call, call.keep(records, stored), kind,
+                              build)
+        return self._page(call, call.keep([build(r) for r in records]), kind)
 
     def list_courses(self, call: Call) -> Response:
         """Every course of the platform (the OpenAPI's CourseDTO), a page at a time."""
         with self.store.lock:
             return self._listed(call, list(self.store.courses.values()), self._course_dto,
-                                "courses")
+                                "courses", _COURSE_FIELDS)
 
     def _course_dto(self, course: dict[str, Any]) -> dict[str, Any]:
         with self.store.lock:
@@ -448,8 +476,8 @@ class L360App:
                 "sourceLang": course["defaultLang"], "defaultLang": course["defaultLang"],
                 "authorId": course["authorId"], "groupId": course["groupId"], "coAuthorIds": [],
                 "createdAt": course["createdAt"], "modifiedAt": course["modifiedAt"],
-                "status": "archived" if course["archived"] else "published",
-                "translations": [], "type": course.get("type", "external"),
+                "status": _course_status(course), "translations": [],
+                "type": _course_type(course),
             }
             if dto["type"] == "external":  # "only set if the course has the external type"
                 dto["externalPlatform"] = integration.get("externalPlatform", "")
@@ -460,8 +488,10 @@ class L360App:
 
     def course_stats(self, call: Call) -> Response:
         with self.store.lock:
-            return self._listed(call, list(self.store.attempts), self._attempt_dto,
-                                "courseStats")
+            # the live list, not a copy: a page reads its slice under the lock (copying
+            # 500,000 attempts cost 10 ms a page)
+            return self._listed(call, self.store.attempts, self._attempt_dto, "courseStats",
+                                {})
 
     @staticmethod
     def _attempt_dto(attempt: dict[str, Any]) -> dict[str, Any]:
@@ -527,4 +557,4 @@ class L360App:
     def list_operations(self, call: Call) -> Response:
         with self.store.lock:
             items = [self._operation_dto(op) for op in self.store.operations.values()]
-        return self._page(call, call.keep(items, {}), "bulkOperations")
+        return self._page(call, call.keep(items), "bulkOperations")

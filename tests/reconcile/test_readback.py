@@ -164,3 +164,51 @@ def test_read_back_shows_each_list_against_what_the_snapshot_expects(
     assert heard["360Learning users"][-1] == (len(l360.users), None)
     done, total = heard["courses read one by one"][-1]
     assert done == total and total == len(heard["courses read one by one"])
+
+
+def test_the_lists_are_read_side_by_side(sync_env: dict[str, str], l360: L360Sandbox) -> None:
+    """A paged list follows its Link page after page; the read-back's lists run beside each
+    other, so the statistics are asked for before the course list has ended."""
+    config = load_config(env=sync_env)
+    assert sync(config).failed == 0
+    con = open_warehouse(config.warehouse_path())
+    integration = pushed_integration(con)
+    for kind in ("courses", "courseStats", "users"):
+        l360.page_sizes[kind] = 1
+    l360.faults.latency_ms = 5
+    l360.clear_requests()
+    with L360Client(config.l360()) as client:
+        result = read_back(con, client, integration, run_id=99, sample=0)
+
+    asked = [r.path for r in l360.requests if r.method == "GET" and r.status == 200]
+    courses = [i for i, path in enumerate(asked) if path == "/api/v2/courses"]
+    stats = [i for i, path in enumerate(asked) if path == "/api/v2/courses/stats"]
+    assert len(stats) == len(l360.attempts) > 3 and len(courses) > 3
+    assert stats[0] < courses[-1] and courses[0] < stats[-1]
+    # each list whole all the same
+    assert result.counts["course_stats"] == len(l360.attempts)
+    assert con.execute("SELECT count(*) FROM raw.l360_course_stats WHERE _run_id = 99"
+                       ).fetchone() == (len(l360.attempts),)
+
+
+def test_a_list_that_fails_leaves_the_previous_read_back(sync_env: dict[str, str],
+                                                        l360: L360Sandbox) -> None:
+    """One list refused half-way: the error is that list's, the others stop, and nothing of
+    this read lands beside the previous one."""
+    config = load_config(env=sync_env)
+    assert sync(config).failed == 0
+    con = open_warehouse(config.warehouse_path())
+    integration = pushed_integration(con)
+    with L360Client(config.l360()) as client:
+        read_back(con, client, integration, run_id=98, sample=0)
+    for kind in ("courses", "courseStats", "users"):
+        l360.page_sizes[kind] = 1
+    l360.faults.add("403", "/api/v2/courses/stats", times=None)
+    with L360Client(config.l360()) as client, pytest.raises(LoadError) as raised:
+        read_back(con, client, integration, run_id=99, sample=0)
+    assert "GET /api/v2/courses/stats" in str(raised.value)
+    assert "courseStats:read" in str(raised.value)
+    for table in ("l360_courses", "l360_users", "l360_course_stats"):
+        runs = con.execute(f"SELECT DISTINCT _run_id FROM raw.{table} WHERE _run_id >= 98"
+                           ).fetchall()
+        assert runs == [(98,)], table

@@ -523,6 +523,31 @@ def test_archive_route_archives_and_restores_one_course(sb: L360Sandbox, client:
     assert sb.courses[(integration, "c1")]["archived"] is False
 
 
+def test_filtered_course_pages_answer_what_filtering_every_course_answers(
+        sb: L360Sandbox, client: Client) -> None:
+    """``type`` and ``status`` filters are read from the stored course (no answer built per
+    course and page), others from the built answers: both page like the unfiltered list."""
+    integration = client.integration()
+    client.run("PUT", COURSES.format(integration), [course(f"c{n}") for n in range(7)])
+    sb.archive_course("c2")
+    sb.archive_course("c5")
+    sb.add_imported_course("SCORM one")
+    sb.add_imported_course("SCORM two")
+    sb.page_sizes["courses"] = 2
+    every = client.get_all("/api/v2/courses")
+    assert len(every) == 9
+    for name, value in (("type", "external"), ("type", "elearning standard"),
+                        ("status", "archived"), ("status", "published"),
+                        ("sourceLang", every[0]["sourceLang"])):
+        listed = client.get_all("/api/v2/courses", **{f"{name}[eq]": value})
+        assert listed == [c for c in every if c[name] == value], (name, value)
+        unwanted = client.get_all("/api/v2/courses", **{f"{name}[ne]": value})
+        assert unwanted == [c for c in every if c[name] != value], (name, value)
+    both = client.get_all("/api/v2/courses", **{"type[eq]": "external", "status[eq]": "archived"})
+    assert {c["_id"] for c in both} == {sb.courses[(integration, e)]["courseId"]
+                                        for e in ("c2", "c5")}
+
+
 def test_courses_are_shared_to_more_groups_catalogs_and_libraries(
         sb: L360Sandbox, client: Client, with_course: tuple[str, str]) -> None:
     _, course_id = with_course
