@@ -128,6 +128,14 @@ def _test(operator: str, wanted: Any) -> Callable[[Any], bool]:
     return lambda value: True  # an operator the OpenAPI does not declare was not parsed
 
 
+def _all_of(tests: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    """Tests that must all pass; one operator (the usual filter) is its test alone, without
+    an ``all()`` per item."""
+    if len(tests) == 1:
+        return tests[0]
+    return lambda value: all(test(value) for test in tests)
+
+
 def _course_type(course: dict[str, Any]) -> str:
     return str(course.get("type", "external"))
 
@@ -163,12 +171,8 @@ class Call:
         chosen = items
         for name, condition in self.filters.items():
             read = (fields or {}).get(name) or methodcaller("get", name)
-            tests = [_test(op, wanted) for op, wanted in condition.items()]
-            if len(tests) == 1:
-                test = tests[0]
-                chosen = [item for item in chosen if test(read(item))]
-            else:
-                chosen = [item for item in chosen if all(t(read(item)) for t in tests)]
+            test = _all_of([_test(op, wanted) for op, wanted in condition.items()])
+            chosen = [item for item in chosen if test(read(item))]
         return chosen
 
 
@@ -458,8 +462,7 @@ class L360App:
         each page made reading 500,000 statistics back take 20 minutes, and a filtered course
         list 0.35 s a page at 50,000 courses."""
         if call.filters.keys() <= stored.keys():
-            return self._page(call, call.keep(records, stored), kind,
-                              build)
+            return self._page(call, call.keep(records, stored), kind, build)
         return self._page(call, call.keep([build(r) for r in records]), kind)
 
     def list_courses(self, call: Call) -> Response:
